@@ -1,0 +1,1 @@
+"""Typed views over ARM payloads, the estate they come from, and how it is collected."""
