@@ -1,0 +1,1 @@
+"""Tests of the Functions triggers, invoked through the registered function app."""
