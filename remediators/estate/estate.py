@@ -225,6 +225,11 @@ def _with_connections(
     return {**payload, "properties": properties}
 
 
+def _note_missing(missing: list[str], resource_id: str) -> None:
+    if all(norm_id(known) != norm_id(resource_id) for known in missing):
+        missing.append(resource_id)
+
+
 def build_context(
     estate: Estate, workspace_id: str, history: NetworkHistory | None = None
 ) -> WorkspaceContext:
@@ -290,15 +295,20 @@ def build_context(
     for subnet_id in subnet_ids:
         raw_subnet = estate.get(subnet_id)
         if raw_subnet is None:
+            _note_missing(missing, subnet_id)
             continue
         subnet = Subnet.from_arm(raw_subnet)
         subnets[subnet.key] = subnet
         raw_nsg = estate.get(subnet.network_security_group_id)
         if raw_nsg is not None:
             nsgs[norm_id(subnet.network_security_group_id)] = NetworkSecurityGroup.from_arm(raw_nsg)
+        elif subnet.network_security_group_id:
+            _note_missing(missing, subnet.network_security_group_id)
         raw_routes = estate.get(subnet.route_table_id)
         if raw_routes is not None:
             route_tables[norm_id(subnet.route_table_id)] = RouteTable.from_arm(raw_routes)
+        elif subnet.route_table_id:
+            _note_missing(missing, subnet.route_table_id)
 
     return WorkspaceContext(
         workspace=workspace,

@@ -531,6 +531,7 @@ class SecurityRule:
     destination_address_prefixes: tuple[str, ...]
     destination_port_ranges: tuple[str, ...]
     is_default: bool = False
+    source_port_ranges: tuple[str, ...] = ("*",)
 
     @classmethod
     def from_arm(cls, payload: Json, is_default: bool = False) -> SecurityRule:
@@ -559,6 +560,7 @@ class SecurityRule:
             ),
             destination_port_ranges=many("destinationPortRange", "destinationPortRanges"),
             is_default=is_default,
+            source_port_ranges=many("sourcePortRange", "sourcePortRanges") or ("*",),
         )
 
 
