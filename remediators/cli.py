@@ -1,0 +1,559 @@
+"""The `remediate` command: the product's checks outside Azure Functions.
+
+Exit status: 0 when nothing at or above `--fail-on` was found, 1 when something was, and 2 for
+invalid input or usage, with one line on stderr that names the value and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NoReturn, TextIO
+
+from remediators import output
+from remediators.evaluation import Evaluation, evaluate_workspace, report_json
+from remediators.findings import Severity
+from remediators.rules import RuleOptions
+
+logger = logging.getLogger(__name__)
+
+PROG = "remediate"
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+class UsageError(Exception):
+    """Invalid input or usage; the message is one line naming the value and the fix."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}; run '{self.prog} --help' for usage")
+
+
+@dataclass
+class Streams:
+    stdout: TextIO
+    stderr: TextIO
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--format",
+        choices=output.FORMATS,
+        default="table",
+        help="output format: a table for people, markdown, or one JSON object (default: table)",
+    )
+    common.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="error",
+        help="exit 1 when a finding of this severity or worse is found (default: error)",
+    )
+    common.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
+
+    parser = _Parser(
+        prog=PROG,
+        description="Check the network isolation of Azure Machine Learning batch endpoints.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    check = commands.add_parser(
+        "check", parents=[common], help="evaluate an estate file or live Azure"
+    )
+    scope = check.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--estate", metavar="FILE", help="offline estate file (JSON)")
+    scope.add_argument("--workspace", metavar="ID", help="ARM id of one workspace (live)")
+    scope.add_argument("--resource-group", metavar="ID", help="ARM id of a resource group (live)")
+    scope.add_argument("--subscription", metavar="ID", help="subscription id (live)")
+    _add_rule_options(check)
+
+    export = commands.add_parser(
+        "export", parents=[common], help="write an estate file from live Azure"
+    )
+    export.add_argument("--subscription", metavar="ID", required=True, help="subscription id")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", required=True, help="estate file to write"
+    )
+
+    lint = commands.add_parser(
+        "lint", parents=[common], help="check batch endpoint and deployment YAML files"
+    )
+    lint.add_argument("files", metavar="FILE", nargs="+", help="CLI v2 YAML file")
+
+    plan = commands.add_parser(
+        "plan-event",
+        parents=[common],
+        help="show which workspaces an event affects and what would be done (writes nothing)",
+    )
+    plan.add_argument("event_file", metavar="EVENT_FILE", help="Event Grid delivery (JSON)")
+    plan.add_argument("--estate", metavar="FILE", required=True, help="offline estate file")
+    plan.add_argument(
+        "--scope",
+        metavar="SUBSCRIPTION",
+        action="append",
+        help="subscription id in scope, repeatable (default: every subscription in the estate)",
+    )
+    plan.add_argument(
+        "--mode",
+        choices=("alert", "remediate"),
+        default="remediate",
+        help="alert mode only alerts; remediate mode also repairs (default: remediate)",
+    )
+    _add_rule_options(plan)
+    return parser
+
+
+def _add_rule_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--custom-dns",
+        action="store_true",
+        help="the organisation runs its own DNS: report DNS zone gaps, never repair them",
+    )
+    parser.add_argument(
+        "--cloud",
+        default="AzureCloud",
+        choices=("AzureCloud", "AzureUSGovernment", "AzureChinaCloud"),
+        help="Azure cloud whose private DNS zone names apply (default: AzureCloud)",
+    )
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clients: Any = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run `remediate` and return its exit status.
+
+    `clients` replaces the Azure clients of the live modes (an `AzureClients`), so tests and
+    the demo run them against a fake ARM without a real credential.
+    """
+    streams = Streams(stdout or sys.stdout, stderr or sys.stderr)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        streams.stderr.write(f"{PROG}: error: {error}\n")
+        return 2
+    except SystemExit as exit_:  # --help and --version exit through argparse
+        return exit_.code if isinstance(exit_.code, int) else 0
+    with _stderr_logging(streams.stderr, args.verbose):
+        try:
+            return COMMANDS[args.command](args, streams, clients)
+        except UsageError as error:
+            streams.stderr.write(f"{PROG}: error: {error}\n")
+            return 2
+
+
+@contextmanager
+def _stderr_logging(stream: TextIO, verbosity: int) -> Iterator[None]:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    level = logging.WARNING
+    if verbosity == 1:
+        level = logging.INFO
+    elif verbosity > 1:
+        level = logging.DEBUG
+    handler.setLevel(level)
+    package = logging.getLogger("remediators")
+    previous = package.level
+    package.addHandler(handler)
+    package.setLevel(min(handler.level, previous or logging.WARNING))
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(previous)
+
+
+def exit_status(evaluations_findings: Sequence[Severity], fail_on: str) -> int:
+    """Return 1 when a severity at or above `fail_on` is present, else 0."""
+    if fail_on == "never":
+        return 0
+    threshold = Severity(fail_on)
+    return 1 if any(severity >= threshold for severity in evaluations_findings) else 0
+
+
+def rule_options(args: argparse.Namespace) -> RuleOptions:
+    return RuleOptions(custom_dns=args.custom_dns, cloud=args.cloud)
+
+
+# ---------------------------------------------------------------- check
+
+
+def run_check(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
+    from remediators.estate.file import EstateFileError, read_estate_file
+
+    options = rule_options(args)
+    extra: dict[str, Any] = {}
+    if args.estate:
+        try:
+            loaded = read_estate_file(args.estate)
+        except EstateFileError as error:
+            raise UsageError(str(error)) from None
+        report_skipped(loaded.skipped, args.estate, streams.stderr)
+        ids = loaded.estate.workspace_ids()
+        if not ids:
+            raise UsageError(
+                f"{args.estate}: the estate has no Microsoft.MachineLearningServices/workspaces "
+                "resource; add the workspaces to check"
+            )
+        evaluations = _with_progress(
+            ids, streams, args.format, lambda w: evaluate_workspace(loaded.estate, w, options)
+        )
+        extra["estate"] = {
+            "file": args.estate,
+            "skipped_resources": loaded.skipped,
+            "skipped_types": dict(loaded.skipped_types),
+        }
+    else:
+        scope = live_scope(args)
+        source = live_source(clients)
+        ids = [scope] if args.workspace else _read_live(lambda: source.workspace_ids(scope), scope)
+        evaluations = _with_progress(
+            ids, streams, args.format, lambda w: _evaluate_live(source, w, options)
+        )
+    write_report(evaluations, args.format, streams.stdout, extra)
+    return exit_status([f.severity for e in evaluations for f in e.findings], args.fail_on)
+
+
+def report_skipped(count: int, name: str, stream: TextIO) -> None:
+    if count:
+        stream.write(f"{name}: skipped {count} resources of types no rule reads\n")
+
+
+def write_report(
+    evaluations: list[Evaluation], fmt: str, stream: TextIO, extra: dict[str, Any]
+) -> None:
+    if fmt == "json":
+        output.write_json({**report_json(evaluations), **extra}, stream)
+    elif fmt == "markdown":
+        output.write_findings_markdown(evaluations, stream)
+    else:
+        output.write_findings_table(evaluations, stream)
+
+
+def _with_progress(
+    workspace_ids: list[str],
+    streams: Streams,
+    fmt: str,
+    evaluate: Callable[[str], Evaluation],
+) -> list[Evaluation]:
+    """Evaluate each workspace, showing progress on stderr for people checking many."""
+    if len(workspace_ids) < 2 or fmt != "table" or not streams.stderr.isatty():
+        return [evaluate(w) for w in workspace_ids]
+    from rich.console import Console
+    from rich.progress import Progress
+
+    results = []
+    with Progress(console=Console(file=streams.stderr), transient=True) as progress:
+        task = progress.add_task("Checking workspaces", total=len(workspace_ids))
+        for workspace_id in workspace_ids:
+            results.append(evaluate(workspace_id))
+            progress.advance(task)
+    return results
+
+
+# ---------------------------------------------------------------- live Azure
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_SUBSCRIPTION_FORM = "a subscription GUID or /subscriptions/<subscription-id>"
+_GROUP_FORM = "/subscriptions/<subscription-id>/resourceGroups/<resource-group>"
+_WORKSPACE_FORM = f"{_GROUP_FORM}/providers/Microsoft.MachineLearningServices/workspaces/<name>"
+
+
+def subscription_scope(value: str) -> str:
+    """Return `/subscriptions/<id>` for a subscription GUID or id; UsageError otherwise."""
+    text = value.strip().rstrip("/")
+    guid = text.split("/")[-1] if text.lower().startswith("/subscriptions/") else text
+    if text.count("/") not in (0, 2) or not _GUID.match(guid):
+        raise UsageError(f"invalid subscription {value!r}; expected {_SUBSCRIPTION_FORM}")
+    return f"/subscriptions/{guid}"
+
+
+def resource_group_scope(value: str) -> str:
+    parts = value.strip().rstrip("/").split("/")
+    if (
+        len(parts) != 5
+        or parts[0]
+        or parts[1].lower() != "subscriptions"
+        or not _GUID.match(parts[2])
+        or parts[3].lower() != "resourcegroups"
+        or not parts[4]
+    ):
+        raise UsageError(f"invalid resource group id {value!r}; expected {_GROUP_FORM}")
+    return "/".join(parts)
+
+
+def workspace_scope(value: str) -> str:
+    from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
+
+    text = value.strip().rstrip("/")
+    if not is_valid_resource_id(text):
+        raise UsageError(f"invalid workspace id {value!r}; expected {_WORKSPACE_FORM}")
+    parts = parse_resource_id(text)
+    is_workspace = (
+        str(parts.get("namespace", "")).lower() == "microsoft.machinelearningservices"
+        and str(parts.get("type", "")).lower() == "workspaces"
+        and "child_name_1" not in parts
+        and _GUID.match(str(parts.get("subscription", "")))
+    )
+    if not is_workspace:
+        raise UsageError(f"{value!r} is not a workspace id; expected {_WORKSPACE_FORM}")
+    return text
+
+
+def live_source(clients: Any) -> Any:
+    """Return a `LiveSource` over `clients`, or over clients with the default credential."""
+    from remediators.estate.live import LiveSource
+
+    if clients is None:
+        from remediators.clients import AzureClients, default_credential
+
+        clients = AzureClients(default_credential())
+    return LiveSource(clients)
+
+
+def live_scope(args: argparse.Namespace) -> str:
+    """Return the validated workspace, resource group or subscription id to check."""
+    if args.workspace:
+        return workspace_scope(args.workspace)
+    if args.resource_group:
+        return resource_group_scope(args.resource_group)
+    return subscription_scope(args.subscription)
+
+
+def _evaluate_live(source: Any, workspace_id: str, options: RuleOptions) -> Evaluation:
+    return evaluate_workspace(_read_workspace_estate(source, workspace_id), workspace_id, options)
+
+
+def _read_workspace_estate(source: Any, workspace_id: str) -> Any:
+    return _read_live(lambda: source.workspace_estate(workspace_id), workspace_id)
+
+
+def _read_live(read: Callable[[], Any], target: str) -> Any:
+    """Run one live read, turning Azure errors into a one-line UsageError naming `target`."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    try:
+        return read()
+    except KeyError:
+        raise UsageError(
+            f"{target} was not found; check the id and that the identity has Reader on it"
+        ) from None
+    except ClientAuthenticationError as error:
+        raise UsageError(
+            f"cannot authenticate to Azure for {target} ({_first_line(error)}); run 'az login', "
+            "or set AZURE_CLIENT_ID for a user-assigned managed identity"
+        ) from None
+    except HttpResponseError as error:
+        raise UsageError(
+            f"reading {target} failed with HTTP {error.status_code} ({_first_line(error)}); "
+            "check that the identity has Reader on the scope"
+        ) from None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+# ---------------------------------------------------------------- export
+
+
+def run_export(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
+    from remediators.estate.estate import Estate
+    from remediators.estate.file import dump_estate
+
+    subscription = subscription_scope(args.subscription)
+    source = live_source(clients)
+    ids = _read_live(lambda: source.workspace_ids(subscription), subscription)
+    combined = Estate()
+    for workspace_id in ids:
+        estate = _read_workspace_estate(source, workspace_id)
+        for payload in estate.resources():
+            combined.add(payload)
+        known = {c.id for c in combined.changes}
+        combined.changes += [c for c in estate.changes if c.id not in known]
+    try:
+        dump_estate(combined, args.output)
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror}; check the path") from None
+    summary = {"file": args.output, "workspaces": len(ids), "resources": len(combined)}
+    if args.format == "json":
+        output.write_json(summary, streams.stdout)
+    else:
+        streams.stdout.write(
+            f"Wrote {summary['resources']} resources of {summary['workspaces']} workspaces "
+            f"to {summary['file']}\n"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------- lint
+
+
+def run_lint(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
+    from remediators.lint import LintInputError, LintResult, lint_file
+
+    results: list[LintResult] = []
+    errors: list[str] = []
+    for path in args.files:
+        try:
+            results.append(lint_file(path))
+        except LintInputError as error:
+            errors.append(str(error))
+    findings = [f for r in results for f in r.findings]
+    if args.format == "json":
+        output.write_json(
+            {
+                "findings": [f.to_json() for f in findings],
+                "files": [
+                    {"path": r.path, "kind": r.kind.value, "findings": len(r.findings)}
+                    for r in results
+                ],
+                "errors": errors,
+            },
+            streams.stdout,
+        )
+    else:
+        output.write_lint(results, streams.stdout, markdown=args.format == "markdown")
+    for message in errors:
+        streams.stderr.write(f"{PROG}: error: {message}\n")
+    if errors:
+        return 2
+    return exit_status([f.severity for f in findings], args.fail_on)
+
+
+# ---------------------------------------------------------------- plan-event
+
+
+def plan_event(args: argparse.Namespace) -> dict[str, Any]:
+    """Route an event file against an estate file and list what each workspace would get."""
+    from pathlib import Path
+
+    from remediators.estate.file import EstateFileError, read_estate_file
+    from remediators.estate.models import subscription_of
+    from remediators.events import normalise
+    from remediators.routing import DependencyIndex, Router
+
+    try:
+        loaded = read_estate_file(args.estate)
+    except EstateFileError as error:
+        raise UsageError(str(error)) from None
+    try:
+        delivery = Path(args.event_file).read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read event file {args.event_file}: {error.strerror}") from None
+    estate = loaded.estate
+    if args.scope:
+        scope = [subscription_scope(s).rsplit("/", 1)[-1] for s in args.scope]
+    else:
+        scope = sorted({subscription_of(w) or "" for w in estate.workspace_ids()} - {""})
+    items = normalise(delivery)
+    routing = Router(DependencyIndex.from_estate(estate), scope=scope).route(items)
+
+    events = _event_outcomes(items, routing.skipped)
+    options = rule_options(args)
+    workspaces: list[dict[str, Any]] = []
+    evaluations: list[Evaluation] = []
+    for route in routing.routes:
+        entry = {
+            "workspace_id": route.workspace_id,
+            "reasons": list(route.reasons),
+            "event_ids": list(route.event_ids),
+            "in_estate": route.workspace_id in estate,
+        }
+        workspaces.append(entry)
+        if route.workspace_id in estate:
+            evaluations.append(evaluate_workspace(estate, route.workspace_id, options))
+    actions = [
+        _planned_action(finding, args.mode)
+        for evaluation in evaluations
+        for finding in evaluation.findings
+        if finding.action.value != "none"
+    ]
+    report = report_json(evaluations)
+    return {
+        "workspaces": workspaces,
+        "actions": actions,
+        "events": events,
+        "findings": report["findings"],
+        "evaluations": report["workspaces"],
+        "mode": args.mode,
+        "dry_run": True,
+    }
+
+
+def _event_outcomes(items: Sequence[Any], skipped: Sequence[Any]) -> list[dict[str, Any]]:
+    """Describe each input event in delivery order: routed, ignored or rejected, and why."""
+    from remediators.events import Ignored, ResourceChange
+
+    # Routing skips name the event they came from; normalising skips are the items themselves.
+    pending = [s for s in skipped if not any(s is item for item in items)]
+    outcomes = []
+    for item in items:
+        outcome, reason = "routed", None
+        if isinstance(item, ResourceChange):
+            for skip in pending:
+                if skip.event_id == item.event_id and skip.resource_id == item.resource_id:
+                    outcome = "ignored" if isinstance(skip, Ignored) else "rejected"
+                    reason = skip.reason
+                    pending.remove(skip)
+                    break
+        else:
+            outcome = "ignored" if isinstance(item, Ignored) else "rejected"
+            reason = item.reason
+        outcomes.append(
+            {
+                "event_id": item.event_id,
+                "event_type": getattr(item, "event_type", None),
+                "resource_id": item.resource_id,
+                "outcome": outcome,
+                "reason": reason,
+            }
+        )
+    return outcomes
+
+
+def _planned_action(finding: Any, mode: str) -> dict[str, Any]:
+    action = finding.action.value if mode == "remediate" else "alert"
+    return {
+        "workspace_id": finding.workspace_id,
+        "action": action,
+        "rule": finding.rule,
+        "severity": finding.severity.value,
+        "resource_id": finding.resource_id,
+        "subject": output.subject_of(finding),
+        "message": finding.message,
+    }
+
+
+def run_plan_event(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
+    plan = plan_event(args)
+    if args.format == "json":
+        output.write_json(plan, streams.stdout)
+    elif args.format == "markdown":
+        output.write_plan_markdown(plan, streams.stdout)
+    else:
+        output.write_plan_table(plan, streams.stdout)
+    return exit_status([Severity(f["severity"]) for f in plan["findings"]], args.fail_on)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Streams, Any], int]] = {
+    "check": run_check,
+    "export": run_export,
+    "lint": run_lint,
+    "plan-event": run_plan_event,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

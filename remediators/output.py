@@ -1,0 +1,214 @@
+"""Render CLI results as a table for people, as Markdown, or as one JSON object."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from remediators.evaluation import Evaluation
+from remediators.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from remediators.lint import LintResult
+
+FORMATS = ("table", "json", "markdown")
+
+_SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def short_resource(resource_id: str) -> str:
+    """Shorten an ARM id to its provider-relative part, `storageAccounts/stcontosobatch`."""
+    marker = "/providers/"
+    index = resource_id.lower().rfind(marker)
+    if index < 0:
+        return resource_id
+    relative = resource_id[index + len(marker) :]
+    return relative.split("/", 1)[1] if "/" in relative else relative
+
+
+def subject_of(finding: Finding) -> str:
+    """Return what a finding is about within its resource: a group id, zone or tag."""
+    details = finding.details
+    for key in ("group_id", "zone", "zones", "service_tag", "subject", "keys"):
+        value = details.get(key)
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        if value:
+            return str(value)
+    return ""
+
+
+def write_json(document: Mapping[str, Any], stream: TextIO) -> None:
+    json.dump(document, stream, indent=2, sort_keys=False, default=str)
+    stream.write("\n")
+
+
+def console_for(stream: TextIO) -> Console:
+    # A wide console keeps messages on one line when the output is a file or a pipe.
+    return Console(file=stream, width=None if stream.isatty() else 160, highlight=False)
+
+
+def write_findings_table(
+    evaluations: Iterable[Evaluation], stream: TextIO, title: str = "Findings"
+) -> None:
+    console = console_for(stream)
+    evaluations = list(evaluations)
+    for evaluation in evaluations:
+        console.print(_workspace_heading(evaluation))
+        if evaluation.exempt or not evaluation.findings:
+            continue
+        table = Table(show_lines=False, expand=False, title=None)
+        table.add_column("severity", no_wrap=True)
+        table.add_column("rule", no_wrap=True)
+        table.add_column("resource")
+        table.add_column("subject")
+        table.add_column("action", no_wrap=True)
+        table.add_column("message")
+        for finding in evaluation.findings:
+            table.add_row(
+                Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
+                finding.rule,
+                short_resource(finding.resource_id),
+                subject_of(finding),
+                finding.action.value,
+                finding.message,
+            )
+        console.print(table)
+    console.print(summary_line(evaluations, title))
+
+
+def _workspace_heading(evaluation: Evaluation) -> Text:
+    name = short_resource(evaluation.workspace_id)
+    if evaluation.exempt:
+        return Text(f"{name}: exempt ({evaluation.exempt_reason})", style="dim")
+    status = f"{len(evaluation.findings)} findings" if evaluation.findings else "compliant"
+    line = Text(f"{name}: {status}", style="bold")
+    if evaluation.missing:
+        line.append(f" (could not read: {', '.join(evaluation.missing)})", style="yellow")
+    return line
+
+
+def summary_line(evaluations: list[Evaluation], title: str = "Findings") -> str:
+    counts = {s: 0 for s in Severity}
+    for evaluation in evaluations:
+        for finding in evaluation.findings:
+            counts[finding.severity] += 1
+    exempt = sum(1 for e in evaluations if e.exempt)
+    parts = [f"{counts[s]} {s.value}" for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)]
+    return f"{title}: {', '.join(parts)} in {len(evaluations)} workspaces ({exempt} exempt)"
+
+
+def write_findings_markdown(evaluations: Iterable[Evaluation], stream: TextIO) -> None:
+    evaluations = list(evaluations)
+    for evaluation in evaluations:
+        stream.write(f"## {short_resource(evaluation.workspace_id)}\n\n")
+        if evaluation.exempt:
+            stream.write(f"Exempt: {evaluation.exempt_reason}.\n\n")
+            continue
+        if not evaluation.findings:
+            stream.write("Compliant: no findings.\n\n")
+            continue
+        stream.write("| severity | rule | resource | subject | action | message |\n")
+        stream.write("|---|---|---|---|---|---|\n")
+        for finding in evaluation.findings:
+            cells = [
+                finding.severity.value,
+                f"`{finding.rule}`",
+                f"`{short_resource(finding.resource_id)}`",
+                subject_of(finding),
+                finding.action.value,
+                finding.message,
+            ]
+            stream.write("| " + " | ".join(_markdown_cell(c) for c in cells) + " |\n")
+        stream.write("\n")
+    stream.write(summary_line(evaluations) + "\n")
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_plan_table(plan: Mapping[str, Any], stream: TextIO) -> None:
+    console = console_for(stream)
+    for event in plan["events"]:
+        outcome = event["outcome"]
+        target = event.get("resource_id") or "(no resource id)"
+        line = f"event {event.get('event_id') or '?'}: {outcome} {short_resource(target)}"
+        if event.get("reason"):
+            line += f": {event['reason']}"
+        console.print(line)
+    if not plan["workspaces"]:
+        console.print("No workspace is affected; nothing would be done.")
+        return
+    for workspace in plan["workspaces"]:
+        reasons = "; ".join(workspace["reasons"])
+        console.print(Text(f"{short_resource(workspace['workspace_id'])}: {reasons}", "bold"))
+    table = Table()
+    for column in ("workspace", "action", "rule", "resource", "subject"):
+        table.add_column(column)
+    for action in plan["actions"]:
+        table.add_row(
+            short_resource(action["workspace_id"]),
+            action["action"],
+            action["rule"],
+            short_resource(action["resource_id"]),
+            action.get("subject") or "",
+        )
+    if plan["actions"]:
+        console.print(table)
+    else:
+        console.print("The affected workspaces have no findings; nothing would be done.")
+
+
+def write_plan_markdown(plan: Mapping[str, Any], stream: TextIO) -> None:
+    stream.write("## Events\n\n")
+    for event in plan["events"]:
+        reason = f": {event['reason']}" if event.get("reason") else ""
+        stream.write(f"- `{event.get('resource_id') or '-'}` {event['outcome']}{reason}\n")
+    stream.write("\n## Affected workspaces\n\n")
+    for workspace in plan["workspaces"]:
+        stream.write(f"- `{workspace['workspace_id']}`: {'; '.join(workspace['reasons'])}\n")
+    stream.write("\n## Actions\n\n| workspace | action | rule | resource | subject |\n")
+    stream.write("|---|---|---|---|---|\n")
+    for action in plan["actions"]:
+        cells = [
+            short_resource(action["workspace_id"]),
+            action["action"],
+            action["rule"],
+            short_resource(action["resource_id"]),
+            action.get("subject") or "",
+        ]
+        stream.write("| " + " | ".join(_markdown_cell(c) for c in cells) + " |\n")
+
+
+def write_lint(results: Iterable[LintResult], stream: TextIO, markdown: bool = False) -> None:
+    results = list(results)
+    findings = [f for r in results for f in r.findings]
+    if markdown:
+        stream.write("| file | kind | rule | message |\n|---|---|---|---|\n")
+        for result in results:
+            for finding in result.findings:
+                cells = [
+                    f"`{result.path}`",
+                    result.kind.value,
+                    f"`{finding.rule}`",
+                    finding.message,
+                ]
+                stream.write("| " + " | ".join(_markdown_cell(c) for c in cells) + " |\n")
+        stream.write(f"\n{len(findings)} findings in {len(results)} files\n")
+        return
+    console = console_for(stream)
+    for result in results:
+        status = f"{len(result.findings)} findings" if result.findings else "ok"
+        console.print(f"{result.path} ({result.kind.value}): {status}")
+        for finding in result.findings:
+            console.print(
+                Text(f"  {finding.severity.value} ", style=_SEVERITY_STYLE[finding.severity]),
+                Text(f"{finding.rule}: {finding.message}"),
+            )
+    console.print(f"{len(findings)} findings in {len(results)} files")

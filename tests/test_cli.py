@@ -1,0 +1,233 @@
+"""The `remediate` command: exit codes, output formats and input errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediators.cli import main
+
+YAML = Path(__file__).parent / "fixtures" / "yaml"
+SUBSCRIPTION = "8f6b6c2e-1d3a-4c8e-9b7a-2f4d5e6a7b8c"
+GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml-prod"
+WORKSPACE_ID = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-public"
+
+
+class Run:
+    def __init__(self, argv: list[str], **kwargs: Any) -> None:
+        stdout, stderr = io.StringIO(), io.StringIO()
+        self.code = main(argv, stdout=stdout, stderr=stderr, **kwargs)
+        self.stdout = stdout.getvalue()
+        self.stderr = stderr.getvalue()
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def public_workspace(**tags: str) -> dict[str, Any]:
+    return {
+        "id": WORKSPACE_ID,
+        "name": "mlw-public",
+        "type": "Microsoft.MachineLearningServices/workspaces",
+        "tags": tags,
+        "properties": {"publicNetworkAccess": "Enabled"},
+    }
+
+
+def estate_file(tmp_path: Path, resources: Any) -> str:
+    path = tmp_path / "estate.json"
+    path.write_text(json.dumps(resources), encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------- check --estate
+
+
+def test_check_json_shape(tmp_path: Path) -> None:
+    run = Run(
+        ["check", "--estate", estate_file(tmp_path, [public_workspace()]), "--format", "json"]
+    )
+    document = run.json()
+    finding = document["findings"][0]
+    assert run.code == 1
+    assert set(finding) == {
+        "rule",
+        "severity",
+        "resource_id",
+        "workspace_id",
+        "message",
+        "action",
+        "details",
+    }
+    assert finding["rule"] == "workspace.private-link"
+    assert finding["workspace_id"] == WORKSPACE_ID
+
+
+def test_check_fail_on_never(tmp_path: Path) -> None:
+    path = estate_file(tmp_path, [public_workspace()])
+    assert Run(["check", "--estate", path, "--fail-on", "never"]).code == 0
+
+
+def test_check_exempt_workspace(tmp_path: Path) -> None:
+    path = estate_file(tmp_path, [public_workspace(**{"network-isolation": "exempt"})])
+    run = Run(["check", "--estate", path, "--format", "json"])
+    assert run.code == 0
+    assert run.json()["findings"] == []
+    assert run.json()["workspaces"][0]["exempt"] is True
+
+
+def test_check_table_names_workspace(tmp_path: Path) -> None:
+    run = Run(["check", "--estate", estate_file(tmp_path, [public_workspace()])])
+    assert "workspaces/mlw-public: 1 findings" in run.stdout
+    assert "workspace.private-link" in run.stdout
+
+
+def test_check_markdown(tmp_path: Path) -> None:
+    path = estate_file(tmp_path, [public_workspace()])
+    run = Run(["check", "--estate", path, "--format", "markdown"])
+    assert "## workspaces/mlw-public" in run.stdout
+    assert "| error | `workspace.private-link` |" in run.stdout
+
+
+def test_check_reports_skipped_types(tmp_path: Path) -> None:
+    disk = {
+        "id": f"{GROUP}/providers/Microsoft.Compute/disks/osdisk",
+        "type": "microsoft.compute/disks",
+    }
+    path = estate_file(tmp_path, [public_workspace(), disk])
+    run = Run(["check", "--estate", path, "--format", "json"])
+    assert "skipped 1 resources" in run.stderr
+    assert run.json()["estate"]["skipped_types"] == {"microsoft.compute/disks": 1}
+
+
+def test_check_json_is_one_object(tmp_path: Path) -> None:
+    run = Run(
+        ["check", "--estate", estate_file(tmp_path, [public_workspace()]), "--format", "json"]
+    )
+    assert isinstance(json.loads(run.stdout), dict)
+
+
+# ---------------------------------------------------------------- invalid input
+
+
+def assert_usage_error(run: Run, *fragments: str) -> None:
+    assert run.code == 2
+    assert run.stdout == ""
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    for fragment in fragments:
+        assert fragment in run.stderr
+
+
+def test_check_estate_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "estate.json"
+    path.write_text("[", encoding="utf-8")
+    assert_usage_error(Run(["check", "--estate", str(path)]), str(path), "not valid JSON")
+
+
+def test_check_estate_missing(tmp_path: Path) -> None:
+    assert_usage_error(Run(["check", "--estate", str(tmp_path / "x.json")]), "not found")
+
+
+def test_check_estate_without_workspace(tmp_path: Path) -> None:
+    run = Run(["check", "--estate", estate_file(tmp_path, [])])
+    assert_usage_error(run, "has no Microsoft.MachineLearningServices/workspaces")
+
+
+def test_check_requires_scope() -> None:
+    assert_usage_error(Run(["check"]), "--estate", "--help")
+
+
+def test_check_scopes_exclusive(tmp_path: Path) -> None:
+    run = Run(["check", "--estate", "a.json", "--subscription", SUBSCRIPTION])
+    assert_usage_error(run, "not allowed with")
+
+
+def test_bad_fail_on() -> None:
+    assert_usage_error(Run(["check", "--estate", "a.json", "--fail-on", "bad"]), "'bad'")
+
+
+def test_unknown_command() -> None:
+    assert_usage_error(Run(["frobnicate"]), "frobnicate")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--workspace", "mlw-contoso", "Microsoft.MachineLearningServices/workspaces/<name>"),
+        (
+            "--workspace",
+            f"{GROUP}/providers/Microsoft.Storage/storageAccounts/st",
+            "not a workspace",
+        ),
+        ("--workspace", f"{WORKSPACE_ID}/computes/cpu", "not a workspace"),
+        ("--resource-group", "rg-ml-prod", "/resourceGroups/<resource-group>"),
+        ("--resource-group", f"/subscriptions/{SUBSCRIPTION}", "/resourceGroups/<resource-group>"),
+        ("--subscription", "not-a-guid", "subscription GUID"),
+        ("--subscription", GROUP, "subscription GUID"),
+    ],
+)
+def test_check_invalid_live_id(option: str, value: str, expected: str) -> None:
+    assert_usage_error(Run(["check", option, value]), repr(value), expected)
+
+
+def test_export_invalid_subscription(tmp_path: Path) -> None:
+    run = Run(["export", "--subscription", "x", "-o", str(tmp_path / "e.json")])
+    assert_usage_error(run, "'x'")
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--help"]) == 0
+    assert "--fail-on" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- lint
+
+
+def test_lint_clean_samples() -> None:
+    files = [
+        str(YAML / "azureml-examples_batch_endpoint_mnist.yml"),
+        str(YAML / "azureml-examples_batch_deployment_mnist-torch.yml"),
+    ]
+    run = Run(["lint", *files, "--format", "json"])
+    assert run.code == 0
+    assert run.json()["findings"] == []
+    assert [f["kind"] for f in run.json()["files"]] == ["batch endpoint", "batch deployment"]
+
+
+def test_lint_network_keys(tmp_path: Path) -> None:
+    path = tmp_path / "endpoint.yml"
+    path.write_text("name: churn-scoring\npublic_network_access: disabled\n", encoding="utf-8")
+    run = Run(["lint", str(path), "--format", "json"])
+    [finding] = run.json()["findings"]
+    assert run.code == 1
+    assert finding["rule"] == "endpoint.spec.network-keys"
+    assert finding["action"] == "lint-error"
+
+
+def test_lint_table(tmp_path: Path) -> None:
+    path = tmp_path / "endpoint.yml"
+    path.write_text("name: churn-scoring\negress_public_network_access: disabled\n")
+    run = Run(["lint", str(path)])
+    assert "endpoint.spec.network-keys" in run.stdout
+    assert "egress_public_network_access" in run.stdout
+
+
+def test_lint_online_endpoint_rejected() -> None:
+    path = YAML / "azureml-examples_online_endpoint_vnet_public_network_access_disabled.yml"
+    run = Run(["lint", str(path)])
+    assert run.code == 2
+    assert str(path) in run.stderr
+    assert "online endpoint" in run.stderr
+
+
+def test_lint_not_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yml"
+    path.write_text("name: [\n", encoding="utf-8")
+    run = Run(["lint", str(path), "--format", "json"])
+    assert run.code == 2
+    assert "not valid YAML" in run.json()["errors"][0]
