@@ -1,0 +1,132 @@
+"""The one place Azure SDK clients are built.
+
+Every client gets the same credential and options, so production passes a
+`DefaultAzureCredential` and tests pass a fake credential with
+`transport=FakeArmTransport(...)` and `polling_interval=0`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import HttpTransport
+from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.privatedns import PrivateDnsManagementClient
+from azure.mgmt.resourcegraph import ResourceGraphClient
+from azure.mgmt.storage import StorageManagementClient
+
+from remediators.ml_client import MachineLearningClient
+
+ClientT = TypeVar("ClientT")
+
+
+def default_credential(client_id: str | None) -> TokenCredential:
+    """Build the production credential; `client_id` selects a user-assigned identity.
+
+    The managed identity client id is passed explicitly so that the identity the app runs
+    as never depends on which environment variables the host happens to set.
+    """
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
+
+
+class AzureClients:
+    """Management clients sharing one credential and one set of pipeline options.
+
+    Accessors cache one client per subscription and are safe to call from several threads.
+    `polling_interval` (seconds) sets the default delay between long-running operation
+    polls; `retry_total` caps the retries of the azure-core retry policy.
+    """
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        *,
+        transport: HttpTransport | None = None,
+        polling_interval: float | None = None,
+        retry_total: int | None = None,
+        **client_options: Any,
+    ) -> None:
+        self.credential = credential
+        options = dict(client_options)
+        if transport is not None:
+            options["transport"] = transport
+        if polling_interval is not None:
+            options["polling_interval"] = polling_interval
+        if retry_total is not None:
+            options["retry_total"] = retry_total
+        self.options = options
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def _cached(self, kind: str, key: str, build: Callable[[], ClientT]) -> ClientT:
+        with self._lock:
+            client = self._clients.get((kind, key.lower()))
+            if client is None:
+                client = build()
+                self._clients[(kind, key.lower())] = client
+            return client
+
+    def network(self, subscription_id: str) -> NetworkManagementClient:
+        return self._cached(
+            "network",
+            subscription_id,
+            lambda: NetworkManagementClient(self.credential, subscription_id, **self.options),
+        )
+
+    def storage(self, subscription_id: str) -> StorageManagementClient:
+        return self._cached(
+            "storage",
+            subscription_id,
+            lambda: StorageManagementClient(self.credential, subscription_id, **self.options),
+        )
+
+    def container_registry(self, subscription_id: str) -> ContainerRegistryManagementClient:
+        return self._cached(
+            "container_registry",
+            subscription_id,
+            lambda: ContainerRegistryManagementClient(
+                self.credential, subscription_id, **self.options
+            ),
+        )
+
+    def key_vault(self, subscription_id: str) -> KeyVaultManagementClient:
+        return self._cached(
+            "key_vault",
+            subscription_id,
+            lambda: KeyVaultManagementClient(self.credential, subscription_id, **self.options),
+        )
+
+    def private_dns(self, subscription_id: str) -> PrivateDnsManagementClient:
+        return self._cached(
+            "private_dns",
+            subscription_id,
+            lambda: PrivateDnsManagementClient(self.credential, subscription_id, **self.options),
+        )
+
+    def machine_learning(self, subscription_id: str) -> MachineLearningClient:
+        return self._cached(
+            "machine_learning",
+            subscription_id,
+            lambda: MachineLearningClient(self.credential, subscription_id, **self.options),
+        )
+
+    def resource_graph(self) -> ResourceGraphClient:
+        """Return the tenant-wide Resource Graph client (queries name their subscriptions)."""
+        return self._cached(
+            "resource_graph", "", lambda: ResourceGraphClient(self.credential, **self.options)
+        )
+
+    def close(self) -> None:
+        """Close every client built so far, and with them any transport passed in."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()
