@@ -1,0 +1,1 @@
+"""Actions on findings: alerts (Teams, email), private endpoints and DNS, recreation."""

@@ -1,0 +1,242 @@
+"""Adaptive Card builders: schema validity, content, size limit and the webhook envelope."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from remediators.actions.cards import (
+    ADAPTIVE_CARD_CONTENT_TYPE,
+    TEAMS_MESSAGE_LIMIT_BYTES,
+    RecreationApproval,
+    approval_urls,
+    digest_card,
+    message_size,
+    recreation_approval_card,
+    reminder_card,
+    resolved_card,
+    teams_message,
+)
+from remediators.actions.messages import GUIDANCE, ActionContext
+from remediators.findings import RULES, Finding, make_finding
+
+SCHEMA_PATH = (
+    Path(__file__).parent.parent / "fixtures" / "cards" / "adaptive-card-1.5.0.schema.json"
+)
+NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+WORKSPACE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml"
+    "/providers/Microsoft.MachineLearningServices/workspaces/ws-batch"
+)
+STORAGE = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml"
+    "/providers/Microsoft.Storage/storageAccounts/sabatch"
+)
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft6Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft6Validator(schema)
+
+
+def storage_finding(group: str = "queue", resource_id: str = STORAGE) -> Finding:
+    return make_finding(
+        "storage.private-endpoint",
+        resource_id,
+        WORKSPACE,
+        f"The storage account has no Approved private endpoint for group '{group}'.",
+        group_id=group,
+    )
+
+
+def many_findings(count: int) -> list[Finding]:
+    return [storage_finding("table", f"{STORAGE}{index:04d}") for index in range(count)]
+
+
+def every_rule_finding() -> list[Finding]:
+    return [make_finding(rule_id, STORAGE, WORKSPACE, RULES[rule_id].summary) for rule_id in RULES]
+
+
+def approval(**overrides: Any) -> RecreationApproval:
+    values: dict[str, Any] = {
+        "request_id": "rec-0001",
+        "endpoint_id": f"{WORKSPACE}/batchEndpoints/score",
+        "workspace_id": WORKSPACE,
+        "reason": "The batch endpoint was created before the workspace became private.",
+        "requested_at": NOW,
+        "deployments": ("blue",),
+        "snapshot_location": "https://sa.blob.core.windows.net/recreations/rec-0001.json",
+    }
+    values.update(overrides)
+    return RecreationApproval(**values)
+
+
+def card_texts(card: dict[str, Any]) -> str:
+    return json.dumps(card, ensure_ascii=False)
+
+
+def errors_of(validator: jsonschema.Draft6Validator, card: dict[str, Any]) -> list[str]:
+    return [error.message for error in validator.iter_errors(card)]
+
+
+def test_digest_card_validates(validator: jsonschema.Draft6Validator) -> None:
+    card = digest_card(WORKSPACE, every_rule_finding(), context=ActionContext(), evaluated_at=NOW)
+    assert errors_of(validator, card) == []
+
+
+def test_reminder_card_validates(validator: jsonschema.Draft6Validator) -> None:
+    card = reminder_card(
+        WORKSPACE,
+        [storage_finding()],
+        context=ActionContext(),
+        evaluated_at=NOW,
+        first_notified_at=NOW,
+    )
+    assert errors_of(validator, card) == []
+
+
+def test_resolved_card_validates(validator: jsonschema.Draft6Validator) -> None:
+    card = resolved_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    assert errors_of(validator, card) == []
+
+
+def test_approval_card_validates(validator: jsonschema.Draft6Validator) -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net")
+    assert errors_of(validator, card) == []
+
+
+def test_truncated_card_validates(validator: jsonschema.Draft6Validator) -> None:
+    card = digest_card(WORKSPACE, many_findings(300), context=ActionContext(), evaluated_at=NOW)
+    assert errors_of(validator, card) == []
+
+
+def test_schema_rejects_unknown_property(validator: jsonschema.Draft6Validator) -> None:
+    card = digest_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    card["body"][0]["colour"] = "red"
+    assert errors_of(validator, card) != []
+
+
+def test_digest_lists_what_why_fix_docs() -> None:
+    card = digest_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    text = card_texts(card)
+    assert "storage.private-endpoint" in text
+    assert "ERROR" in text
+    assert WORKSPACE in text
+    assert STORAGE in text
+    assert "no Approved private endpoint for group 'queue'" in text
+    assert GUIDANCE["storage.private-endpoint"].why in text
+    assert "--group-id queue" in text
+    assert "how-to-secure-workspace-vnet#secure-azure-storage-accounts" in text
+
+
+def test_fix_fills_resource_names() -> None:
+    card = digest_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    text = card_texts(card)
+    assert "--resource-group rg-ml" in text
+    assert "--name sabatch-queue-pe" in text
+
+
+def test_every_rule_has_guidance() -> None:
+    assert sorted(GUIDANCE) == sorted(RULES)
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (ActionContext(mode="alert"), "Alert only"),
+        (ActionContext(mode="remediate"), "will create the missing private endpoint"),
+        (ActionContext(mode="remediate", dry_run=True), "Dry run: nothing was changed"),
+        (ActionContext(rule_modes={"storage.private-endpoint": "remediate"}), "will create"),
+    ],
+)
+def test_digest_states_product_action(context: ActionContext, expected: str) -> None:
+    card = digest_card(WORKSPACE, [storage_finding()], context=context, evaluated_at=NOW)
+    assert expected in card_texts(card)
+
+
+def test_recreation_awaiting_approval() -> None:
+    finding = make_finding(
+        "endpoint.stale-network", f"{WORKSPACE}/batchEndpoints/score", WORKSPACE, "stale"
+    )
+    context = ActionContext(mode="remediate", approval_required=True)
+    card = digest_card(WORKSPACE, [finding], context=context, evaluated_at=NOW)
+    assert "Recreation queued, awaiting approval." in card_texts(card)
+
+
+def test_findings_sorted_by_severity() -> None:
+    warning = make_finding("storage.public-network-access", STORAGE, WORKSPACE, "public storage")
+    error = storage_finding()
+    card = digest_card(WORKSPACE, [warning, error], context=ActionContext(), evaluated_at=NOW)
+    text = card_texts(card)
+    assert text.index("storage.private-endpoint") < text.index("storage.public-network-access")
+
+
+def test_many_findings_fit_limit() -> None:
+    card = digest_card(WORKSPACE, many_findings(300), context=ActionContext(), evaluated_at=NOW)
+    assert message_size(card) <= TEAMS_MESSAGE_LIMIT_BYTES
+
+
+def test_many_findings_say_how_many_more() -> None:
+    card = digest_card(WORKSPACE, many_findings(300), context=ActionContext(), evaluated_at=NOW)
+    listed = sum(1 for block in card["body"] if block["type"] == "Container")
+    assert listed > 0
+    assert f"…and {300 - listed} more" in card["body"][-1]["text"]
+
+
+def test_long_findings_shrink_listing() -> None:
+    long_message = "x" * 3000
+    findings = [
+        make_finding("storage.private-endpoint", f"{STORAGE}{i}", WORKSPACE, long_message)
+        for i in range(20)
+    ]
+    card = digest_card(WORKSPACE, findings, context=ActionContext(), evaluated_at=NOW)
+    listed = sum(1 for block in card["body"] if block["type"] == "Container")
+    assert message_size(card) <= TEAMS_MESSAGE_LIMIT_BYTES
+    assert listed < 20
+
+
+def test_few_findings_list_all() -> None:
+    card = digest_card(WORKSPACE, many_findings(3), context=ActionContext(), evaluated_at=NOW)
+    assert "more not shown" not in card_texts(card)
+
+
+def test_envelope_shape() -> None:
+    card = resolved_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    message = teams_message(card)
+    assert message["type"] == "message"
+    assert message["attachments"] == [
+        {"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "contentUrl": None, "content": card}
+    ]
+
+
+def test_card_version_is_1_5() -> None:
+    card = resolved_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    assert card["version"] == "1.5"
+
+
+def test_approval_buttons_link_pages() -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net/")
+    urls = [action["url"] for action in card["actions"]]
+    assert "https://app.azurewebsites.net/api/recreations/rec-0001/approve" in urls
+    assert "https://app.azurewebsites.net/api/recreations/rec-0001/reject" in urls
+
+
+def test_approval_card_says_key_required() -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net")
+    assert "function key" in card_texts(card)
+
+
+def test_approval_id_is_quoted() -> None:
+    approve, _ = approval_urls("https://app.azurewebsites.net", "a/b?c")
+    assert approve == "https://app.azurewebsites.net/api/recreations/a%2Fb%3Fc/approve"
+
+
+def test_approval_rejects_http_base() -> None:
+    with pytest.raises(ValueError, match="give the https URL"):
+        approval_urls("http://app.azurewebsites.net", "rec-0001")
