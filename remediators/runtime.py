@@ -1,0 +1,97 @@
+"""The objects trigger functions work with, built once per process.
+
+Production builds them from the environment on first use (`current()`); tests and the demo
+install their own with `install(Runtime(...))`. Both paths run the same code afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from remediators.config import Settings
+from remediators.estate.source import EstateSource
+from remediators.pipeline import Dispatcher, InlineDispatcher
+from remediators.routing import DependencyIndex
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Settings, the estate source, the dependency index and the dispatcher of one process.
+
+    When `index` is None it is built from the source on first use, over every workspace in
+    the configured subscriptions.
+    """
+
+    settings: Settings
+    source: EstateSource
+    index: DependencyIndex | None
+    dispatcher: Dispatcher
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
+        """Build the production runtime: live Azure clients with the configured identity."""
+        # Imported here because the live modules load every management SDK, which only the
+        # production path needs.
+        from remediators.clients import AzureClients, default_credential
+        from remediators.estate.live import LiveSource
+
+        settings = Settings.from_environment(os.environ if environ is None else environ)
+        clients = AzureClients(default_credential(settings.azure_client_id))
+        # NOTE: assumes LiveSource takes the shared AzureClients as its only argument.
+        source = LiveSource(clients)
+        dispatcher = InlineDispatcher(source, settings.rule_options())
+        return cls(settings=settings, source=source, index=None, dispatcher=dispatcher)
+
+    def dependency_index(self) -> DependencyIndex:
+        """Return the dependency index, building it from the source the first time."""
+        if self.index is None:
+            self.index = build_index(self.source, self.settings.scope_subscriptions)
+            if isinstance(self.dispatcher, InlineDispatcher) and self.dispatcher.index is None:
+                self.dispatcher.index = self.index
+        return self.index
+
+
+def build_index(source: EstateSource, subscriptions: tuple[str, ...]) -> DependencyIndex:
+    """Index every workspace under `subscriptions` as the source currently returns it."""
+    from remediators.estate.estate import build_context
+
+    index = DependencyIndex()
+    for subscription in subscriptions:
+        for workspace_id in source.workspace_ids(f"/subscriptions/{subscription}"):
+            try:
+                estate = source.workspace_estate(workspace_id)
+            except KeyError:
+                continue
+            index.update(build_context(estate, workspace_id))
+    logger.info(
+        "Built the dependency index: %d workspaces in %d subscriptions",
+        len(index),
+        len(subscriptions),
+    )
+    return index
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Set the runtime the trigger functions use; None makes the next call rebuild it."""
+    global _current
+    with _lock:
+        _current = runtime
+
+
+def current() -> Runtime:
+    """Return the installed runtime, building it from the environment on first use."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime.from_environment()
+        return _current
