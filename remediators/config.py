@@ -126,7 +126,7 @@ class Secret:
 
 @dataclass(frozen=True)
 class StorageConnection:
-    """How the app reaches its storage account: a connection string or an identity."""
+    """The connection to the app's storage account: a connection string or an identity."""
 
     connection_string: Secret | None = None
     account_name: str | None = None
@@ -314,7 +314,11 @@ class _Reader:
     def boolean(self, name: str, default: bool) -> bool:
         def parse(text: str) -> bool | None:
             lowered = text.lower()
-            return True if lowered in _TRUE else False if lowered in _FALSE else None
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            return None
 
         return self.parsed(name, default, parse, "set true or false")
 

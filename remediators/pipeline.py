@@ -153,7 +153,7 @@ def _log_finding(finding: Finding, event_id: str | None, evaluation_id: str) -> 
 
 @dataclass
 class DeliveryResult:
-    """What one Event Grid delivery led to: counts, and the reason for every skip."""
+    """The outcome of one Event Grid delivery: counts, requests and the reason for every skip."""
 
     events: int = 0
     changes: int = 0

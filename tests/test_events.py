@@ -9,6 +9,8 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remediators.events import (
     HANDLED_EVENT_TYPES,
@@ -328,3 +330,43 @@ def test_resource_type_of(resource_id: str, expected: str) -> None:
 
 def test_usable_resource_id_strips_slash() -> None:
     assert usable_resource_id(STORAGE + "/") == STORAGE
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "eventType",
+                    "type",
+                    "specversion",
+                    "subject",
+                    "source",
+                    "topic",
+                    "data",
+                    "resourceUri",
+                    "resourceInfo",
+                    "operationName",
+                    "eventTime",
+                    "time",
+                    "properties",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_normalise_never_raises(payload: Any) -> None:
+    for result in normalise(payload):
+        assert isinstance(result, (ResourceChange, Ignored, Rejected))
+        if isinstance(result, ResourceChange):
+            assert usable_resource_id(result.resource_id) == result.resource_id
