@@ -22,24 +22,23 @@ _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Sever
 
 
 def short_resource(resource_id: str) -> str:
-    """Shorten an ARM id to its provider-relative part, `storageAccounts/stcontosobatch`."""
-    marker = "/providers/"
-    index = resource_id.lower().rfind(marker)
-    if index < 0:
+    """Shorten an ARM id to its last type and name, such as `storageAccounts/stcontosobatch`."""
+    if not resource_id.lower().startswith("/subscriptions/"):
         return resource_id
-    relative = resource_id[index + len(marker) :]
-    return relative.split("/", 1)[1] if "/" in relative else relative
+    segments = resource_id.rstrip("/").split("/")
+    return "/".join(segments[-2:])
 
 
 def subject_of(finding: Finding) -> str:
-    """Return what a finding is about within its resource: a group id, zone or tag."""
+    """Return what a finding is about within its resource: a group id, zones, tags or keys."""
     details = finding.details
-    for key in ("group_id", "zone", "zones", "service_tag", "subject", "keys"):
+    for key in ("group_id", "missing_zones", "blocked", "missing_tags", "keys", "subject"):
         value = details.get(key)
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         if value:
-            return str(value)
+            text = str(value)
+            return short_resource(text) if text.startswith("/subscriptions/") else text
     return ""
 
 
@@ -63,22 +62,22 @@ def write_findings_table(
         if evaluation.exempt or not evaluation.findings:
             continue
         table = Table(show_lines=False, expand=False, title=None)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("resource")
-        table.add_column("subject")
-        table.add_column("action", no_wrap=True)
-        table.add_column("message")
-        for finding in evaluation.findings:
+        for column in ("#", "severity", "rule", "resource", "subject", "action"):
+            table.add_column(column, no_wrap=column in ("#", "severity", "rule", "action"))
+        for number, finding in enumerate(evaluation.findings, start=1):
             table.add_row(
+                str(number),
                 Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
                 finding.rule,
                 short_resource(finding.resource_id),
                 subject_of(finding),
                 finding.action.value,
-                finding.message,
             )
         console.print(table)
+        # Messages carry the fix, so they are printed in full below the table.
+        for number, finding in enumerate(evaluation.findings, start=1):
+            console.print(Text(f"{number}. ", style="bold"), Text(finding.message))
+        console.print()
     console.print(summary_line(evaluations, title))
 
 
