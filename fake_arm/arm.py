@@ -531,9 +531,25 @@ class FakeArm:
         self._store[norm(resource_id)] = resource
 
     def _compose(self, stored: dict[str, Any]) -> dict[str, Any]:
-        """Return what GET shows: a copy, with a virtual network's subnets embedded."""
+        """Return what GET shows: a copy with a virtual network's subnets and a target's
+        private endpoint connections (stored as children) embedded, as ARM embeds them."""
         resource = copy.deepcopy(stored)
         resource_id = str(resource.get("id"))
+        connection_prefix = norm(resource_id) + "/privateendpointconnections/"
+        children = [
+            r
+            for k, r in self._store.items()
+            if k.startswith(connection_prefix) and k.count("/") == connection_prefix.count("/")
+        ]
+        if children:
+            embedded = _properties(resource).get("privateEndpointConnections") or []
+            known = {norm(str(c.get("id"))) for c in children}
+            kept = [
+                c
+                for c in embedded
+                if not isinstance(c, dict) or norm(str(c.get("id"))) not in known
+            ]
+            _properties(resource)["privateEndpointConnections"] = kept + copy.deepcopy(children)
         if str(type_of_id(resource_id)).lower() == VIRTUAL_NETWORK:
             prefix = norm(resource_id) + "/subnets/"
             subnets = [

@@ -90,6 +90,13 @@ class MachineLearningClient:
 
     # Reads -----------------------------------------------------------------------------
 
+    def list_workspaces(self, resource_group: str | None = None) -> ItemPaged[Json]:
+        """List the workspaces of the subscription, or of one resource group."""
+        path = f"/subscriptions/{_segment(self.subscription_id)}"
+        if resource_group:
+            path += f"/resourceGroups/{_segment(resource_group)}"
+        return self._list(f"{path}/providers/{_NAMESPACE}/workspaces")
+
     def get_workspace(self, resource_group: str, workspace: str) -> Json:
         return self._get(self._workspace_path(resource_group, workspace))
 
