@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -317,7 +318,13 @@ def live_source(clients: Any) -> Any:
     if clients is None:
         from remediators.clients import AzureClients, default_credential
 
-        clients = AzureClients(default_credential())
+        client_id = os.environ.get("AZURE_CLIENT_ID") or None
+        if client_id is not None and not _GUID.match(client_id):
+            raise UsageError(
+                f"AZURE_CLIENT_ID {client_id!r} is not a GUID; set it to the client id of the "
+                "user-assigned managed identity, or unset it"
+            )
+        clients = AzureClients(default_credential(client_id))
     return LiveSource(clients)
 
 

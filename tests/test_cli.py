@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.core.credentials import AccessToken
 
+from fake_arm import FakeArm, FakeArmTransport
 from remediators.cli import main
+from remediators.clients import AzureClients
 
 YAML = Path(__file__).parent / "fixtures" / "yaml"
 SUBSCRIPTION = "8f6b6c2e-1d3a-4c8e-9b7a-2f4d5e6a7b8c"
@@ -231,3 +234,75 @@ def test_lint_not_yaml(tmp_path: Path) -> None:
     run = Run(["lint", str(path), "--format", "json"])
     assert run.code == 2
     assert "not valid YAML" in run.json()["errors"][0]
+
+
+# ---------------------------------------------------------------- live modes over the fake ARM
+
+DEMO_ESTATE = Path(__file__).parent.parent / "demo" / "estate.json"
+DEMO_WORKSPACE = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-batch"
+
+
+class FakeCredential:
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("fake-token", 4102444800)
+
+
+@pytest.fixture
+def arm() -> FakeArm:
+    return FakeArm.from_estate(json.loads(DEMO_ESTATE.read_text()))
+
+
+@pytest.fixture
+def clients(arm: FakeArm) -> AzureClients:
+    transport = FakeArmTransport(arm)
+    return AzureClients(FakeCredential(), transport=transport, polling_interval=0, retry_total=0)
+
+
+def rules_of(run: Run) -> list[str]:
+    return sorted(f["rule"] for f in run.json()["findings"])
+
+
+def test_live_workspace(clients: AzureClients) -> None:
+    run = Run(["check", "--workspace", DEMO_WORKSPACE, "--format", "json"], clients=clients)
+    assert run.code == 1
+    assert len(run.json()["findings"]) == 10
+    assert "registry.quarantine" in rules_of(run)
+
+
+def test_live_matches_estate_file(clients: AzureClients) -> None:
+    live = Run(["check", "--subscription", SUBSCRIPTION, "--format", "json"], clients=clients)
+    offline = Run(["check", "--estate", str(DEMO_ESTATE), "--format", "json"])
+    assert live.json()["findings"] == offline.json()["findings"]
+
+
+def test_live_resource_group(clients: AzureClients) -> None:
+    run = Run(["check", "--resource-group", GROUP, "--format", "json"], clients=clients)
+    assert [w["exempt"] for w in run.json()["workspaces"]] == [False, True]
+
+
+def test_live_workspace_not_found(clients: AzureClients) -> None:
+    missing = DEMO_WORKSPACE.replace("mlw-contoso-batch", "mlw-absent")
+    run = Run(["check", "--workspace", missing], clients=clients)
+    assert_usage_error(run, missing, "was not found", "Reader")
+
+
+def test_live_forbidden(arm: FakeArm, clients: AzureClients) -> None:
+    arm.inject_fault("GET", "workspaces", status=403, code="AuthorizationFailed", times=None)
+    run = Run(["check", "--subscription", SUBSCRIPTION], clients=clients)
+    assert_usage_error(run, "HTTP 403", "Reader")
+
+
+def test_export_round_trip(tmp_path: Path, clients: AzureClients) -> None:
+    target = tmp_path / "export.json"
+    run = Run(["export", "--subscription", SUBSCRIPTION, "-o", str(target)], clients=clients)
+    exported = Run(["check", "--estate", str(target), "--format", "json"])
+    offline = Run(["check", "--estate", str(DEMO_ESTATE), "--format", "json"])
+    assert run.code == 0
+    assert exported.json()["findings"] == offline.json()["findings"]
+
+
+def test_live_invalid_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The id is checked before any credential is built, so no identity probe can start.
+    monkeypatch.setenv("AZURE_CLIENT_ID", "not-a-guid")
+    run = Run(["check", "--subscription", SUBSCRIPTION])
+    assert_usage_error(run, "AZURE_CLIENT_ID", "'not-a-guid'")
