@@ -202,7 +202,7 @@ def reminder_card(
     *,
     context: ActionContext,
     evaluated_at: datetime,
-    first_notified_at: datetime | None = None,
+    last_notified_at: datetime | None = None,
     max_listed: int = DEFAULT_MAX_LISTED,
 ) -> Card:
     """Build the card for findings still open after the re-notify interval."""
@@ -212,7 +212,7 @@ def reminder_card(
         findings,
         context=context,
         evaluated_at=evaluated_at,
-        first_notified_at=first_notified_at,
+        last_notified_at=last_notified_at,
     )
     return card_for_content(content, max_listed=max_listed)
 

@@ -1,6 +1,7 @@
-"""Alert wording shared by Teams cards and email: what is wrong, why it matters, the fix.
+"""Alert content shared by Teams cards and email: what is wrong, why it matters, the fix.
 
-Cards and email render the same `AlertContent`, so both channels say the same thing.
+Cards and email render the same `AlertContent`, so both channels say the same thing, and both
+report a send as a `DeliveryResult`.
 """
 
 from __future__ import annotations
@@ -179,6 +180,20 @@ _FALLBACK_GUIDANCE = Guidance(
 )
 
 
+@dataclass(frozen=True)
+class DeliveryResult:
+    """The outcome of sending one message on one channel.
+
+    `error` names the failure (an HTTP status or an exception class) and never contains a
+    secret such as the webhook URL.
+    """
+
+    channel: str
+    delivered: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
 class AlertKind(enum.Enum):
     """Which message an alert is."""
 
@@ -334,7 +349,7 @@ def alert_content(
     *,
     context: ActionContext,
     evaluated_at: datetime,
-    first_notified_at: datetime | None = None,
+    last_notified_at: datetime | None = None,
 ) -> AlertContent:
     """Build the content of a new-findings digest, a reminder or a resolved message."""
     ordered = sorted(findings, key=severity_order)
@@ -345,7 +360,7 @@ def alert_content(
         summary = "New network isolation findings for batch endpoints."
     elif kind is AlertKind.REMINDER:
         title = f"Reminder: {count} still open in workspace {name}"
-        summary = "These findings are still open since they were first alerted."
+        summary = "These findings are still open since the last alert."
     elif kind is AlertKind.RESOLVED:
         title = f"{count} resolved in workspace {name}"
         summary = "These findings no longer appear in the latest evaluation."
@@ -356,8 +371,8 @@ def alert_content(
         ("Evaluated", evaluated_at.isoformat(timespec="seconds")),
         ("Severity", _severity_summary(ordered)),
     ]
-    if first_notified_at is not None:
-        facts.append(("First alerted", first_notified_at.isoformat(timespec="seconds")))
+    if last_notified_at is not None:
+        facts.append(("Last alerted", last_notified_at.isoformat(timespec="seconds")))
     if context.dry_run:
         facts.append(("Mode", f"{context.mode}, dry run"))
     else:

@@ -96,7 +96,7 @@ def test_reminder_card_validates(validator: jsonschema.Draft6Validator) -> None:
         [storage_finding()],
         context=ActionContext(),
         evaluated_at=NOW,
-        first_notified_at=NOW,
+        last_notified_at=NOW,
     )
     assert errors_of(validator, card) == []
 
