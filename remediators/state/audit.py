@@ -16,7 +16,6 @@ from typing import Any
 
 from azure.data.tables import TableClient, TableServiceClient
 
-from remediators.estate.models import norm_id
 from remediators.state._common import as_utc, bounded_json, bounded_text, open_table, utc_now
 from remediators.state.keys import resource_key
 
@@ -61,7 +60,7 @@ class AuditLog:
             "PartitionKey": resource_key(record.workspace_id),
             "RowKey": row_key,
             "kind": record.kind,
-            "workspace_id": norm_id(record.workspace_id),
+            "workspace_id": record.workspace_id,
             "what": bounded_text(record.what),
             "why": bounded_text(record.why),
             "result": bounded_text(record.result),
