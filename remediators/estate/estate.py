@@ -234,9 +234,7 @@ def build_context(
     estate: Estate, workspace_id: str, history: NetworkHistory | None = None
 ) -> WorkspaceContext:
     """Assemble the typed context of `workspace_id`; KeyError when the estate lacks it."""
-    raw_workspace = _with_connections(
-        estate, estate.get(workspace_id), WORKSPACE_PE_CONNECTION
-    )
+    raw_workspace = _with_connections(estate, estate.get(workspace_id), WORKSPACE_PE_CONNECTION)
     if raw_workspace is None:
         raise KeyError(f"workspace {workspace_id} is not in the estate")
     workspace = Workspace.from_arm(raw_workspace)
@@ -325,5 +323,3 @@ def build_context(
         history=history or NetworkHistory(),
         missing=missing,
     )
-
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
@@ -73,8 +73,8 @@ def as_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def norm_id(resource_id: str | None) -> str:
@@ -572,7 +572,8 @@ class NetworkSecurityGroup(Resource):
     def from_arm(cls, payload: Json) -> NetworkSecurityGroup:
         props = as_dict(payload.get("properties"))
         rules = [
-            SecurityRule.from_arm(r) for r in as_list(props.get("securityRules"))
+            SecurityRule.from_arm(r)
+            for r in as_list(props.get("securityRules"))
             if isinstance(r, Mapping)
         ]
         rules += [
@@ -647,9 +648,7 @@ class Subnet:
             network_security_group_id=as_text(as_dict(props.get("networkSecurityGroup")).get("id")),
             route_table_id=as_text(as_dict(props.get("routeTable")).get("id")),
             nat_gateway_id=as_text(as_dict(props.get("natGateway")).get("id")),
-            private_endpoint_network_policies=as_text(
-                props.get("privateEndpointNetworkPolicies")
-            ),
+            private_endpoint_network_policies=as_text(props.get("privateEndpointNetworkPolicies")),
             raw=dict(payload),
         )
 

@@ -164,7 +164,9 @@ def test_allow_batch_node_management_is_compliant():
 
 
 def test_allow_one_port_reports_the_other():
-    rule = security_rule("Bnm", 100, "Inbound", "Allow", source="BatchNodeManagement", ports="29876")
+    rule = security_rule(
+        "Bnm", 100, "Inbound", "Allow", source="BatchNodeManagement", ports="29876"
+    )
     findings = only(findings_of(_public_cluster(rule)), "compute.inbound-rules")
     assert findings[0].details["ports_not_admitted"] == "29877"
 
@@ -175,7 +177,10 @@ def test_earlier_deny_beats_allow():
         "Bnm", 200, "Inbound", "Allow", source="BatchNodeManagement", ports="29876-29877"
     )
     findings = only(findings_of(_public_cluster(deny, allow)), "compute.inbound-rules")
-    assert findings[0].details["deciding_rules"] == {"29876": "DenyInternet", "29877": "DenyInternet"}
+    assert findings[0].details["deciding_rules"] == {
+        "29876": "DenyInternet",
+        "29877": "DenyInternet",
+    }
 
 
 def test_subnet_without_nsg_admits_everything():
@@ -267,7 +272,13 @@ def test_cluster_not_used_by_a_deployment_is_ignored():
 
 @pytest.mark.parametrize(
     "reference",
-    [f"azureml:{CLUSTER_NAME}", CLUSTER_NAME, COMPUTE_ID, COMPUTE_ID.upper(), "azureml:CPU-Cluster"],
+    [
+        f"azureml:{CLUSTER_NAME}",
+        CLUSTER_NAME,
+        COMPUTE_ID,
+        COMPUTE_ID.upper(),
+        "azureml:CPU-Cluster",
+    ],
 )
 def test_deployment_compute_reference_forms(reference):
     resources = healthy()

@@ -82,7 +82,9 @@ def test_global_tag_rule_covers_regional_traffic():
 
 def test_regional_tag_rule_covers_its_region():
     rules = _rules(
-        security_rule("Se", 100, "Outbound", "Allow", destination="Storage.WestEurope", ports="443"),
+        security_rule(
+            "Se", 100, "Outbound", "Allow", destination="Storage.WestEurope", ports="443"
+        ),
         _deny_all_out(),
     )
     assert _outbound(rules, "Storage", region="westeurope").all_admitted

@@ -59,7 +59,9 @@ def test_group_comes_from_private_endpoint():
     resources["pe-queue#0"]["properties"]["privateLinkServiceConnections"][0]["properties"][
         "groupIds"
     ] = ["blob"]
-    groups = [f.details["group_id"] for f in only(findings_of(resources), "storage.private-endpoint")]
+    groups = [
+        f.details["group_id"] for f in only(findings_of(resources), "storage.private-endpoint")
+    ]
     assert groups == ["queue"]
 
 
@@ -88,7 +90,9 @@ def test_pending_connection_counts_for_no_group():
     resources = healthy()
     connections = resources["storage"]["properties"]["privateEndpointConnections"]
     connections[2] = connection_on(STORAGE_ID, "pe-queue", status="Pending")
-    groups = [f.details["group_id"] for f in only(findings_of(resources), "storage.private-endpoint")]
+    groups = [
+        f.details["group_id"] for f in only(findings_of(resources), "storage.private-endpoint")
+    ]
     assert groups == ["queue"]
 
 
@@ -96,7 +100,9 @@ def test_endpoint_targeting_other_account_counts_for_no_group():
     resources = healthy()
     link = resources["pe-file#0"]["properties"]["privateLinkServiceConnections"][0]["properties"]
     link["privateLinkServiceId"] = STORAGE_ID.replace("teststorage", "otherstorage")
-    groups = [f.details["group_id"] for f in only(findings_of(resources), "storage.private-endpoint")]
+    groups = [
+        f.details["group_id"] for f in only(findings_of(resources), "storage.private-endpoint")
+    ]
     assert groups == ["file"]
 
 

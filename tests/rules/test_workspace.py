@@ -72,7 +72,9 @@ def test_image_build_compute_without_subnet():
 
 
 def test_image_build_cluster_in_virtual_network_is_compliant():
-    assert only(findings_of(_private_registry("CPU-Cluster")), "workspace.image-build-compute") == []
+    assert (
+        only(findings_of(_private_registry("CPU-Cluster")), "workspace.image-build-compute") == []
+    )
 
 
 def _serverless_subnet(resources: dict) -> dict:
