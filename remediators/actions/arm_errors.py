@@ -12,7 +12,9 @@ import enum
 import json
 import logging
 import random
+import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -313,3 +315,45 @@ def call_with_retry(
         )
         sleep(delay)
         waited += delay
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def resource_lock(resource_id: str) -> threading.Lock:
+    """Return the process-wide lock that serialises writes on one resource.
+
+    Writes on one target take turns, so this process never causes the conflict codes that
+    resources with one exclusive operation at a time (storage accounts) answer with.
+    """
+    key = resource_id.strip().rstrip("/").lower()
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = threading.Lock()
+        return lock
+
+
+class Correlation:
+    """The x-ms-correlation-request-id of one action's ARM writes.
+
+    The id is sent with each write so ARM logs the whole action under it; a different id in
+    a response replaces it, because the response is what ARM's activity log shows.
+    """
+
+    def __init__(self) -> None:
+        self.id = str(uuid.uuid4())
+
+    def options(self) -> dict[str, Any]:
+        """Return the per-call keyword arguments of an SDK write."""
+        return {
+            "headers": {"x-ms-correlation-request-id": self.id},
+            "raw_response_hook": self._record,
+        }
+
+    def _record(self, pipeline_response: Any) -> None:
+        headers = getattr(pipeline_response.http_response, "headers", None)
+        returned = correlation_id(headers)
+        if returned:
+            self.id = returned

@@ -18,6 +18,7 @@ from azure.core.exceptions import AzureError
 
 from remediators.actions.arm_errors import ArmOperationError, classify
 from remediators.findings import Action, Finding
+from remediators.state.audit import AuditRecord
 
 logger = logging.getLogger(__name__)
 
@@ -96,28 +97,6 @@ class Outcome:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    """One executed action: what, why, the result and ARM's correlation id."""
-
-    action: str
-    rule: str
-    target_id: str
-    group_id: str | None
-    workspace_id: str
-    reason: str
-    result: str
-    detail: str
-    resource_id: str | None
-    correlation_id: str | None
-    dry_run: bool
-    alert: str | None
-    at: str
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 Executor = Callable[[PlannedAction], Outcome]
 
 
@@ -163,12 +142,12 @@ def _actions_for(finding: Finding, settings: PlanSettings) -> list[PlannedAction
 
 
 def groups_of(finding: Finding) -> list[str]:
-    """Return the private link group ids a finding names (`group_id` or `missing_groups`)."""
-    groups: list[str] = []
+    """Return the private link group ids a finding names: `group_id`, else `missing_groups`."""
     single = finding.details.get("group_id")
     if isinstance(single, str) and single:
-        groups.append(single.lower())
-    many = finding.details.get("missing_groups") or finding.details.get("group_ids") or []
+        return [single.lower()]
+    groups: list[str] = []
+    many = finding.details.get("missing_groups") or []
     for group in many if isinstance(many, list) else []:
         if isinstance(group, str) and group.lower() not in groups:
             groups.append(group.lower())
@@ -225,18 +204,30 @@ def _run(executor: Executor, action: PlannedAction) -> Outcome:
 
 
 def audit(action: PlannedAction, outcome: Outcome, at: datetime) -> AuditRecord:
+    """Build the audit record of one executed (or dry-run) action."""
+    what = f"{action.action.value} for {action.target_id}"
+    if action.group_id:
+        what += f" (group {action.group_id})"
+    detail = outcome.detail if action.note is None else f"{outcome.detail} ({action.note})"
+    details: dict[str, Any] = {
+        "target_id": action.target_id,
+        "group_id": action.group_id,
+        "detail": detail,
+        "dry_run": action.dry_run,
+        **outcome.extra,
+    }
+    if outcome.alert:
+        details["alert"] = outcome.alert
     return AuditRecord(
-        action=action.action.value,
-        rule=action.finding.rule,
-        target_id=action.target_id,
-        group_id=action.group_id,
+        kind="action",
         workspace_id=action.finding.workspace_id,
-        reason=action.finding.message,
+        what=what,
+        why=action.finding.message,
         result=outcome.status.value,
-        detail=outcome.detail if action.note is None else f"{outcome.detail} ({action.note})",
-        resource_id=outcome.resource_id,
-        correlation_id=outcome.correlation_id,
-        dry_run=action.dry_run,
-        alert=outcome.alert,
-        at=at.isoformat(),
+        resource_id=outcome.resource_id or action.target_id,
+        rule=action.finding.rule,
+        finding_key=action.finding.key,
+        arm_correlation_id=outcome.correlation_id,
+        details=details,
+        recorded_at=at,
     )

@@ -1,8 +1,6 @@
-"""Private DNS zone names per group and cloud, and zone group merging."""
+"""DNS zone group repair: merging zone configs, and the repair against the fake ARM."""
 
 from __future__ import annotations
-
-import pytest
 
 from remediators.actions.dns import (
     ZoneGroupState,
@@ -13,37 +11,6 @@ from remediators.actions.dns import (
 )
 
 ZONES = "/subscriptions/s/resourceGroups/dns/providers/Microsoft.Network/privateDnsZones"
-
-
-def test_workspace_needs_api_and_notebooks_zones() -> None:
-    assert required_zones("amlworkspace") == (
-        "privatelink.api.azureml.ms",
-        "privatelink.notebooks.azure.net",
-    )
-
-
-def test_storage_zone_per_group() -> None:
-    assert required_zones("queue") == ("privatelink.queue.core.windows.net",)
-
-
-def test_government_cloud_suffix() -> None:
-    assert required_zones("vault", "AzureUSGovernment") == (
-        "privatelink.vaultcore.usgovcloudapi.net",
-    )
-
-
-def test_china_cloud_suffix() -> None:
-    assert required_zones("registry", "AzureChinaCloud") == ("privatelink.azurecr.cn",)
-
-
-def test_unknown_cloud_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown Azure cloud"):
-        required_zones("blob", "Moon")
-
-
-def test_unknown_group_rejected() -> None:
-    with pytest.raises(ValueError, match="no private DNS zone"):
-        required_zones("sqlServer")
 
 
 def api_only_group() -> ZoneGroupState:

@@ -101,6 +101,12 @@ def test_duplicate_groups_planned_once() -> None:
     assert len(planned) == 1
 
 
+def test_alert_note_in_audit_detail() -> None:
+    planned = plan_actions([storage_finding("queue")], Settings(mode="alert"))
+    record = execute(planned, {Action.ALERT: lambda a: Outcome(OutcomeStatus.ALERTED, "sent")})[0]
+    assert record.details["detail"] == "sent (storage.private-endpoint is in alert mode)"
+
+
 def test_dry_run_marks_actions() -> None:
     planned = plan_actions([storage_finding("queue")], Settings(dry_run=True))
     assert planned[0].dry_run is True
@@ -123,9 +129,10 @@ def test_execute_audits_outcome() -> None:
 
     records = execute(planned, {Action.CREATE_PRIVATE_ENDPOINT: create}, now=lambda: FIXED_TIME)
     assert records[0].result == "created"
-    assert records[0].correlation_id == "corr-7"
-    assert records[0].reason == "missing private endpoints"
-    assert records[0].at == FIXED_TIME.isoformat()
+    assert records[0].arm_correlation_id == "corr-7"
+    assert records[0].why == "missing private endpoints"
+    assert records[0].resource_id == "/pe/id"
+    assert records[0].recorded_at == FIXED_TIME
 
 
 def test_execute_records_arm_failure_and_continues() -> None:
@@ -139,7 +146,7 @@ def test_execute_records_arm_failure_and_continues() -> None:
 
     records = execute(planned, {Action.CREATE_PRIVATE_ENDPOINT: create})
     assert [r.result for r in records] == ["failed", "created"]
-    assert records[0].correlation_id == "c"
+    assert records[0].arm_correlation_id == "c"
 
 
 def test_execute_without_executor_skips() -> None:
