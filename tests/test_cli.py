@@ -306,3 +306,71 @@ def test_live_invalid_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_CLIENT_ID", "not-a-guid")
     run = Run(["check", "--subscription", SUBSCRIPTION])
     assert_usage_error(run, "AZURE_CLIENT_ID", "'not-a-guid'")
+
+
+# ---------------------------------------------------------------- plan-event
+
+DEMO_EVENTS = Path(__file__).parent.parent / "demo" / "events"
+
+
+def plan(event: str, *extra: str) -> Run:
+    argv = ["plan-event", str(DEMO_EVENTS / event), "--estate", str(DEMO_ESTATE)]
+    return Run([*argv, "--format", "json", *extra])
+
+
+def test_plan_storage_write() -> None:
+    run = plan("docs_subscription_ResourceWriteSuccess_eventgrid_array.json")
+    document = run.json()
+    assert [w["workspace_id"] for w in document["workspaces"]] == [DEMO_WORKSPACE]
+    assert {"create-private-endpoint", "repair-dns-zone-group", "queue-recreation"} <= {
+        a["action"] for a in document["actions"]
+    }
+    assert document["dry_run"] is True
+    assert run.code == 1
+
+
+def test_plan_alert_mode_only_alerts() -> None:
+    document = plan(
+        "docs_subscription_ResourceWriteSuccess_eventgrid_array.json", "--mode", "alert"
+    ).json()
+    assert {a["action"] for a in document["actions"]} == {"alert"}
+
+
+def test_plan_ignored_event() -> None:
+    run = plan("azsdk_cloudevent_storage_blobcreated.json")
+    document = run.json()
+    assert document["workspaces"] == []
+    assert document["actions"] == []
+    assert document["events"][0]["outcome"] == "ignored"
+    assert run.code == 0
+
+
+def test_plan_out_of_scope() -> None:
+    other = "0b7e1f54-6a2d-4c39-8e15-9d3f2a4b6c71"
+    document = plan(
+        "docs_subscription_ResourceWriteSuccess_eventgrid_array.json", "--scope", other
+    ).json()
+    assert document["workspaces"] == []
+    assert document["events"][0]["outcome"] == "rejected"
+
+
+def test_plan_writes_nothing(tmp_path: Path) -> None:
+    estate = tmp_path / "estate.json"
+    estate.write_text(DEMO_ESTATE.read_text())
+    before = estate.read_text()
+    event = DEMO_EVENTS / "docs_subscription_ResourceWriteSuccess_eventgrid_array.json"
+    Run(["plan-event", str(event), "--estate", str(estate)])
+    assert estate.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["estate.json"]
+
+
+def test_plan_table() -> None:
+    event = DEMO_EVENTS / "docs_subscription_ResourceWriteSuccess_eventgrid_array.json"
+    run = Run(["plan-event", str(event), "--estate", str(DEMO_ESTATE)])
+    assert "mlw-contoso-batch" in run.stdout
+    assert "create-private-endpoint" in run.stdout
+
+
+def test_plan_missing_event_file(tmp_path: Path) -> None:
+    run = Run(["plan-event", str(tmp_path / "none.json"), "--estate", str(DEMO_ESTATE)])
+    assert_usage_error(run, "cannot read event file")

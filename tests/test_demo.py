@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from demo import build
 from remediators.cli import main
 
@@ -97,3 +99,14 @@ def test_estate_files_match_builder() -> None:
     assert (DEMO / "estate.json").read_text() == build.render(build.build_estate())
     compliant = build.render(build.build_estate(compliant=True))
     assert (DEMO / "compliant-estate.json").read_text() == compliant
+
+
+def test_demo_runner_plays_events(capsys: pytest.CaptureFixture[str]) -> None:
+    from demo.__main__ import main as run_demo
+
+    assert run_demo() == 0
+    output = capsys.readouterr().out
+    assert output.count("evaluated mlw-contoso-batch because of storageaccounts") == 6
+    assert "Ignored event 2d1781af-3a4c-4d7c-bd0c-e34b19da4e66" in output
+    assert "workspace.image-build-compute" in output
+    assert "remediate check exited 1" in output
