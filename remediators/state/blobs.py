@@ -26,7 +26,7 @@ _JSON = ContentSettings(content_type="application/json")
 
 
 class SnapshotConflict(RuntimeError):
-    """Raised when a blob already holds a different document, or changed since it was read."""
+    """Raised when a blob already contains a different document, or changed since it was read."""
 
 
 class SaveOutcome(enum.Enum):
@@ -52,9 +52,9 @@ class SnapshotStore:
             self._container.create_container()
 
     def save(self, name: str, document: Any) -> SaveOutcome:
-        """Create blob `name` holding `document`, unless it already holds the same document.
+        """Create blob `name` with `document`, unless it already contains the same document.
 
-        Raises SnapshotConflict when the blob holds a different document.
+        Raises SnapshotConflict when the blob contains a different document.
         """
         data = encode(document)
         blob = self._container.get_blob_client(name)
@@ -70,7 +70,7 @@ class SnapshotStore:
             if existing == data:
                 return SaveOutcome.UNCHANGED
             raise SnapshotConflict(
-                f"snapshot {self._container.container_name}/{name} already holds a different "
+                f"snapshot {self._container.container_name}/{name} already contains a different "
                 "document; save under a new name, or load it and call replace with its ETag"
             ) from None
         logger.info(

@@ -35,7 +35,7 @@ _MAX_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class CoalesceResult:
-    """What one call to `Coalescer.request` did."""
+    """Outcome of one `Coalescer.request` call: whether it enqueued, and the window end."""
 
     enqueued: bool
     window_end: datetime

@@ -61,7 +61,7 @@ class StoredFinding:
 
 @dataclass
 class FindingsDelta:
-    """What one evaluation changed in a workspace's findings."""
+    """The new, still open and resolved findings of one evaluation."""
 
     new: list[StoredFinding] = field(default_factory=list)
     still_open: list[StoredFinding] = field(default_factory=list)

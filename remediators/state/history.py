@@ -1,10 +1,10 @@
 """The recorded network history of each workspace: when it became private-link enabled.
 
-Each evaluation records whether the workspace was private. The first observation that sees it
-private after a public one records the transition. The transition happened between the last
+Each evaluation records whether the workspace was private. The first observation that finds
+it private after a public one records the transition. The transition happened between the last
 public observation and that one, so `became_private_at` is the latest time it can have
 happened, and `last_public_at` is kept beside it as the earliest. If the very first observation
-already sees it private, the transition time is unknown and that observation is only the
+already finds it private, the transition time is unknown and that observation is only the
 earliest evidence.
 """
 

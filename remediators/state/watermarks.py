@@ -26,8 +26,9 @@ _ROW = "watermark"
 # Event ids kept for the watermark's own time, to recognise a redelivered event. Events that
 # share one timestamp are rare, so the list stays short; the oldest ids drop off past this.
 _MAX_IDS_AT_TIME = 50
-# Conflicting writers each lose at most once per winner, so this bounds the retries under
-# the concurrency of one burst of events for one resource.
+# A conditional write fails only when another writer's write succeeded, so 20 attempts
+# survive 19 competing writes. NOTE: 20 is an estimate of one resource's burst concurrency;
+# the tests run 8 threads. Past it, `accept` raises and Event Grid redelivers the event.
 _MAX_ATTEMPTS = 20
 
 
