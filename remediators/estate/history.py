@@ -1,9 +1,9 @@
 """Derive when a workspace became private from Azure Resource Graph change records.
 
 Resource Graph keeps about 14 days of `resourcechanges` rows. A row for the workspace shows a
-switch to private when `properties.publicNetworkAccess` goes to Disabled or an Approved
-private endpoint connection is added; a row for one of its private endpoint connections
-shows the same when the connection is created or approved.
+switch to private when `properties.publicNetworkAccess` goes to Disabled or when an Approved
+private endpoint connection is added. A row for one of its private endpoint connections shows
+the same when the connection is created or approved.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _CONNECTION_STATUS = "properties.privatelinkserviceconnectionstate.status"
 
 @dataclass(frozen=True)
 class _Reading:
-    """What one change record says about the workspace's network state."""
+    """The workspace network state that one change record shows."""
 
     to_private: bool = False
     shows_private: bool = False
@@ -74,7 +74,7 @@ def history_from_changes(
 
 
 def _read(record: ResourceChangeRecord, workspace_key: str) -> _Reading | None:
-    """Return what `record` says about the workspace, or None when it is about another."""
+    """Read what `record` shows about the workspace; None when it is about another resource."""
     target = norm_id(record.target_resource_id)
     if target == workspace_key:
         return _read_workspace_change(record)

@@ -45,7 +45,7 @@ CLOUDS = tuple(_CLOUD_ZONES)
 def required_zones(group_id: str, cloud: str = AZURE_CLOUD) -> tuple[str, ...]:
     """Return the zone names a private endpoint for `group_id` needs in `cloud`.
 
-    An unknown group needs no zone this product knows of, so it returns an empty tuple.
+    For a group without a known zone it returns an empty tuple.
     ValueError names an unknown cloud.
     """
     zones = _cloud_table(cloud)

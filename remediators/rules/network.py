@@ -1,8 +1,8 @@
 """Evaluate NSG security rules and route tables the way Azure applies them.
 
 An NSG decides each flow by its rules in ascending priority, custom and default rules
-together, and the first rule that matches the flow allows or denies it. This module answers,
-port by port, which ports of a required range an NSG admits.
+together, and the first rule that matches the flow allows or denies it. The functions here
+compute, port by port, which ports of a required range an NSG admits.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def _protocol_matches(rule_protocol: str, protocol: str) -> bool:
 
 @dataclass(frozen=True)
 class PortDecision:
-    """Which ports of a flow an NSG admits, and the rule that decided each port."""
+    """The admitted and blocked ports of a flow, with the rule that decided each port."""
 
     admitted: frozenset[int]
     blocked: frozenset[int]

@@ -51,7 +51,7 @@ def _subnet_props(resources: dict) -> dict:
 # ---------------------------------------------------------------- outbound rules
 
 
-def test_deny_all_except_aml_and_regional_storage_names_each_missing_tag():
+def test_outbound_deny_names_missing_tags():
     resources = healthy()
     resources["nsg"] = _deny_all_outbound_except("AzureMachineLearning", "Storage.westeurope")
     findings = only(findings_of(resources), "compute.outbound-rules")
@@ -84,7 +84,7 @@ def test_all_required_tags_allowed_is_compliant():
     assert only(findings_of(resources), "compute.outbound-rules") == []
 
 
-def test_no_public_ip_without_nat_route_or_frontdoor_gives_two_findings():
+def test_no_egress_no_frontdoor_two_findings():
     resources = healthy()
     del _subnet_props(resources)["natGateway"]
     resources["nsg"] = _deny_all_outbound_except(
@@ -296,7 +296,7 @@ def test_pipeline_deployment_default_compute():
     assert len(only(findings_of(resources), "compute.virtual-network")) == 1
 
 
-def test_sample_subnet_id_not_in_estate_does_not_crash():
+def test_unknown_subnet_is_missing():
     resources = healthy()
     # The AmlCompute sample names its subnet "test-subnet-resource-id", which is no ARM id.
     resources["compute"]["properties"]["properties"]["subnet"] = {"id": "test-subnet-resource-id"}

@@ -17,7 +17,7 @@ from tests.rules.builders import (
 
 
 @pytest.mark.parametrize("sku", ["Basic", "Standard"])
-def test_non_premium_registry_gets_sku_and_no_endpoint_finding(sku):
+def test_non_premium_skips_endpoint_finding(sku):
     resources = healthy()
     resources["registry"]["sku"] = {"name": sku, "tier": sku}
     resources["registry"]["properties"]["privateEndpointConnections"] = []

@@ -154,7 +154,7 @@ def test_public_network_access(value, behind_vnet, expected):
     assert len(only(findings_of(resources), "workspace.public-network-access")) == expected
 
 
-def test_public_access_without_private_endpoint_is_not_this_rule():
+def test_public_access_without_private_endpoint():
     resources = healthy()
     props = resources["workspace"]["properties"]
     props["publicNetworkAccess"] = "Enabled"
