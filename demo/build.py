@@ -553,7 +553,7 @@ def became_private_record() -> dict[str, Any]:
 def build_estate(compliant: bool = False) -> list[dict[str, Any]]:
     """Return the demo estate, with the planted faults unless `compliant`."""
     storage_groups = ("blob", "file", "queue", "table") if compliant else ("blob", "file")
-    workspace_zones = ("privatelink.api.azureml.ms",)
+    workspace_zones: tuple[str, ...] = ("privatelink.api.azureml.ms",)
     if compliant:
         workspace_zones += ("privatelink.notebooks.azure.net",)
     outbound_tags = ALLOWED_OUTBOUND_TAGS + (("AzureFrontDoor.FirstParty",) if compliant else ())

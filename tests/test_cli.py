@@ -374,3 +374,17 @@ def test_plan_table() -> None:
 def test_plan_missing_event_file(tmp_path: Path) -> None:
     run = Run(["plan-event", str(tmp_path / "none.json"), "--estate", str(DEMO_ESTATE)])
     assert_usage_error(run, "cannot read event file")
+
+
+def test_rules_doc_matches_catalogue() -> None:
+    # docs/rules.md is generated; run `make docs` after changing the catalogue.
+    import importlib.util
+
+    root = Path(__file__).parent.parent
+    spec = importlib.util.spec_from_file_location(
+        "generate_rules", root / "docs" / "generate_rules.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (root / "docs" / "rules.md").read_text() == module.render()

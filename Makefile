@@ -1,0 +1,41 @@
+# Development tasks. Every target works from a fresh clone: `make setup` creates .venv here.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint format docs clean
+
+setup: $(STAMP)
+
+# Reinstall when the dependency list changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m demo
+
+# pytest exits 5 when it collects no tests; make stops on any non-zero status, so that fails too.
+test: setup lint
+	$(BIN)/python -m pytest -q || { status=$$?; \
+		if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+		exit $$status; }
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy remediators demo
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Regenerate docs/rules.md from the rule catalogue.
+docs: setup
+	$(BIN)/python docs/generate_rules.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
