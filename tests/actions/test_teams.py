@@ -76,10 +76,10 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    """Run a receiver on 127.0.0.1 at an ephemeral port for the duration of the block."""
+def running_receiver(port: int = 0) -> Iterator[Receiver]:
+    """Run a receiver on 127.0.0.1 at `port` (0: an ephemeral one) for the block."""
     receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(receiver))
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}{WEBHOOK_PATH}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
