@@ -102,7 +102,7 @@ class LiveSource:
     `max_workers` bounds the requests in flight at once for one workspace.
     """
 
-    def __init__(self, clients: AzureClients, *, max_workers: int = 8) -> None:
+    def __init__(self, clients: AzureClients, *, max_workers: int = 16) -> None:
         self.clients = clients
         self.max_workers = max_workers
 
