@@ -7,7 +7,7 @@ already known makes possible, so the critical path stays short:
    the private endpoints of its subscription (one paged list covers all of them);
 2. the storage account, registry and key vault, the deployments of each endpoint, the DNS
    zone groups of the private endpoints that target the workspace or a dependency, and
-   one GET per virtual network that holds a compute or private endpoint subnet;
+   one GET per virtual network that contains a compute or private endpoint subnet;
 3. the NSGs and route tables of those subnets, and any private endpoint a connection names
    that the subscription list did not contain (it lives in another subscription).
 
@@ -78,7 +78,7 @@ def raw_item(model: Any) -> Json:
 
 @dataclass
 class _Collection:
-    """What one `workspace_estate` call has read so far."""
+    """The payloads one `workspace_estate` call has read so far."""
 
     workspace_id: str
     workspace: Json | None = None
@@ -307,10 +307,10 @@ class LiveSource:
 
     def _read_changes(self, state: _Collection) -> None:
         subscription = subscription_of(state.workspace_id) or ""
-        # Single quotes cannot occur in an ARM id, so the id needs no escaping.
+        quoted = state.workspace_id.replace("\\", "\\\\").replace("'", "\\'")
         query = (
             "resourcechanges | where properties.targetResourceId =~ "
-            f"'{state.workspace_id}' | order by properties.changeAttributes.timestamp desc"
+            f"'{quoted}' | order by properties.changeAttributes.timestamp desc"
         )
         graph = self.clients.resource_graph()
         skip_token = None
@@ -401,8 +401,8 @@ class LiveSource:
             network = _or_none(lambda: _raw_get(client.virtual_networks.get, group, name))
             state.networks[norm_id(network_id)] = network
             if network is None:
-                # Without the network GET, read each subnet (ARM answers ParentResourceNotFound
-                # when the network is really gone, and the subnet stays missing).
+                # In Azure a missing network means missing subnets, but an estate may contain
+                # subnets without their network, so read those one by one.
                 for subnet_id in subnet_ids:
                     subnet = _or_none(
                         partial(_raw_get, client.subnets.get, group, name, last_segment(subnet_id))
