@@ -2,9 +2,9 @@
 
 Per workspace, evaluation and channel the `Alerter` sends at most one message of each kind:
 
-- new: one digest of the open findings that the channel has never been told about;
+- new: one digest of the open findings that the channel was never notified of;
 - reminder: one message for open findings last alerted at least `renotify_interval` ago;
-- resolved: one message for findings that resolved after the channel was told about them.
+- resolved: one message for findings that resolved after the channel was notified of them.
 
 A delivery is recorded per channel only after the channel accepted it, so a failed one stays
 pending and goes out on the next evaluation, and a delivered one is not sent again. Dry run
@@ -39,8 +39,8 @@ class AlertState:
     """What the findings store records about one finding for alerting.
 
     `notified` maps a channel name to when that channel last accepted a new or reminder alert
-    for the finding; `resolved_notified` to when it accepted the resolved message. A finding
-    that reopens after being resolved starts again with both empty.
+    for the finding. `resolved_notified` maps it to when the channel accepted the resolved
+    message. A finding that reopens after being resolved starts again with both empty.
     """
 
     finding: Finding
@@ -50,7 +50,7 @@ class AlertState:
 
 
 class AlertStore(Protocol):
-    """What the Alerter needs from the findings store (new, still open, resolved lifecycle)."""
+    """Interface the Alerter needs from the findings store (new, still open, resolved)."""
 
     def pending_alerts(self, workspace_id: str) -> Sequence[AlertState]:
         """Return every open finding of the workspace, and every resolved one that some

@@ -1,6 +1,6 @@
 """Alert content shared by Teams cards and email: what is wrong, why it matters, the fix.
 
-Cards and email render the same `AlertContent`, so both channels say the same thing, and both
+Cards and email render the same `AlertContent`, so both channels carry the same content, and both
 report a send as a `DeliveryResult`.
 """
 
@@ -195,7 +195,7 @@ class DeliveryResult:
 
 
 class AlertKind(enum.Enum):
-    """Which message an alert is."""
+    """Kind of alert message."""
 
     NEW = "new"
     REMINDER = "reminder"

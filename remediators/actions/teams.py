@@ -5,7 +5,7 @@ channel. It is a secret: this module never logs it or puts it in an exception me
 Code that needs to name the webhook uses `TeamsWebhook.host` or `TeamsWebhook.fingerprint`.
 
 Requests go through an azure.core pipeline with a retry policy that honours Retry-After on 429
-and 5xx answers. The transport is a small http.client one, because urllib3 (under the default
+and 5xx responses. The transport is a small http.client one, because urllib3 (under the default
 requests transport) logs every request path and query, signature included, at DEBUG.
 """
 
@@ -155,11 +155,11 @@ class HttpClientTransport(HttpTransport):
                 data = raw.read()
             except TimeoutError:
                 raise ServiceResponseTimeoutError(
-                    f"host {host!r} did not answer within {timeout} s"
+                    f"host {host!r} did not respond within {timeout} s"
                 ) from None
             except (OSError, http.client.HTTPException) as error:
                 raise ServiceResponseError(
-                    f"reading the answer of host {host!r} failed: {type(error).__name__}"
+                    f"reading the response of host {host!r} failed: {type(error).__name__}"
                 ) from None
         finally:
             connection.close()
@@ -184,7 +184,7 @@ class TeamsWebhook:
     """A Teams Workflows webhook ("When a Teams webhook request is received" trigger).
 
     `max_attempts` bounds the requests per delivery (first try plus retries) and `timeout` is
-    the socket timeout of each attempt in seconds. azure.core's RetryPolicy retries answers with
+    the socket timeout of each attempt in seconds. azure.core's RetryPolicy retries responses with
     Retry-After, 408, 429 and 5xx other than 501 and 505, and connection failures. It never
     retries after a request may have been received without an answer (a read timeout), because
     the flow could then post the card twice.

@@ -43,7 +43,7 @@ class FakeCredential:
 
 @dataclass
 class FakeCommunicationServices(HttpTransport):
-    """Answers POST /emails:send with 202 + Operation-Location, then the status GETs.
+    """Responds to POST /emails:send with 202 + Operation-Location, then the status GETs.
 
     `statuses` are the operation statuses returned by successive GETs (the last repeats).
     `send_status` replaces the 202 of the send POST; `refuse` raises a connection error.

@@ -36,7 +36,7 @@ class Answer:
 
 @dataclass
 class Receiver:
-    """Records the JSON bodies it receives and answers with queued `Answer`s, then 202."""
+    """Records the JSON bodies it receives and responds with queued `Answer`s, then 202."""
 
     url: str = ""
     bodies: list[dict[str, Any]] = field(default_factory=list)
