@@ -187,7 +187,8 @@ RULES: dict[str, Rule] = {
             "storage account",
             Severity.ERROR,
             Action.CREATE_PRIVATE_ENDPOINT,
-            "The storage account lacks an Approved private endpoint for blob, file, queue or table.",
+            "The storage account lacks an Approved private endpoint for blob, file, queue "
+            "or table.",
             f"{_DOCS}/how-to-secure-workspace-vnet#secure-azure-storage-accounts",
         ),
         Rule(

@@ -22,7 +22,8 @@ class RuleOptions:
 
     # The organisation runs its own DNS, so missing zone groups are reported, not repaired.
     custom_dns: bool = False
-    # Azure cloud whose private DNS zone names apply: AzureCloud, AzureUSGovernment, AzureChinaCloud.
+    # Azure cloud whose private DNS zone names apply: AzureCloud, AzureUSGovernment or
+    # AzureChinaCloud.
     cloud: str = "AzureCloud"
     # Treat serverless image builds injected into a customer subnet as able to reach a private
     # registry (the workspace's serverlessComputeSettings.serverlessComputeCustomSubnet).
