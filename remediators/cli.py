@@ -151,6 +151,12 @@ def main(
         except UsageError as error:
             streams.stderr.write(f"{PROG}: error: {error}\n")
             return 2
+        except BrokenPipeError:
+            # The reader of stdout (`| head`) went away. Point stdout at /dev/null so the
+            # interpreter's final flush does not raise again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
 
 
 @contextmanager
