@@ -1,9 +1,9 @@
 """Run the demo: play the sample events through the Event Grid function, then check the estate.
 
-`python -m demo` (or `make demo`) seeds the in-memory ARM of fake_arm/ from demo/estate.json,
-installs a runtime whose live source reads that fake through the real SDK clients with a fake
-credential, plays every event of demo/events/ through the registered Event Grid function, and
-prints what each one did. It ends with `remediate check --estate demo/estate.json`.
+`python -m demo` (or `make demo`) seeds the in-memory ARM of fake_arm/ from demo/estate.json.
+It installs a runtime whose live source reads that fake through the real SDK clients with a
+fake credential. Then it plays every event of demo/events/ through the registered Event Grid
+function, prints what each one did, and ends with `remediate check --estate demo/estate.json`.
 Nothing leaves the process: every ARM request goes to the fake through `transport=`.
 """
 

@@ -324,8 +324,8 @@ def registry(*, quarantine: str) -> dict[str, Any]:
 
 
 def key_vault() -> dict[str, Any]:
-    # No key vault GET sample is copied, so the vault is written in the 2024-11-01 GET shape;
-    # its private endpoint connection comes from the copied connection sample.
+    # No key vault GET sample is copied, so the vault is written in the 2024-11-01 GET shape.
+    # Its private endpoint connection comes from the copied connection sample.
     connection = sample("keyvault_privateEndpointConnection_get_2024-11-01.json")
     connection.update(
         id=f"{KEY_VAULT_ID}/privateEndpointConnections/pe-kv-contoso-batch.c3d9",
