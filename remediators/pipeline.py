@@ -4,8 +4,8 @@ Triggers turn their input into `EvaluationRequest` values and hand them to a `Di
 `InlineDispatcher` evaluates each request at once. A queue dispatcher, which coalesces the
 requests for one workspace over a short window, implements the same protocol.
 
-NOTE: host.json has no queue settings yet (`extensions.queues`: batch size, visibility
-timeout, max dequeue count); they belong with the queue dispatcher.
+`remediators.dispatch.QueueDispatcher` is the production dispatcher, and the runtime's
+`ordering`, when set, drops events older than the last one processed for their resource.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from remediators.estate.estate import build_context
 from remediators.estate.source import EstateSource
 from remediators.evaluation import Evaluation, evaluate_workspace
-from remediators.events import Ignored, Rejected, normalise
+from remediators.events import Ignored, Rejected, ResourceChange, normalise
 from remediators.findings import Finding, Severity
 from remediators.routing import DependencyIndex, Router
 from remediators.rules import RuleOptions
@@ -182,6 +182,8 @@ def handle_delivery(payload: object, runtime: Runtime) -> DeliveryResult:
     Resource Manager unavailable) propagate, so Functions and Event Grid retry the delivery.
     """
     items = normalise(payload)
+    if runtime.ordering is not None:
+        items = runtime.ordering.admit(items)
     router = Router(runtime.dependency_index(), scope=runtime.settings.scope_subscriptions or None)
     routing = router.route(items)
     result = DeliveryResult(
@@ -206,6 +208,11 @@ def handle_delivery(payload: object, runtime: Runtime) -> DeliveryResult:
     ]
     if result.requests:
         runtime.dispatcher.dispatch(result.requests)
+    if runtime.ordering is not None:
+        routed = {event_id for route in routing.routes for event_id in route.event_ids}
+        runtime.ordering.commit(
+            [i for i in items if isinstance(i, ResourceChange) and i.event_id in routed]
+        )
     return result
 
 

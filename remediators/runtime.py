@@ -11,11 +11,18 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from remediators.config import Settings
 from remediators.estate.source import EstateSource
 from remediators.pipeline import Dispatcher, InlineDispatcher
 from remediators.routing import DependencyIndex
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from remediators.dispatch import EventOrder
+    from remediators.service import AlertHook, RemediationHook, StateStores
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,14 @@ class Runtime:
     source: EstateSource
     index: DependencyIndex | None
     dispatcher: Dispatcher
+    # Durable state (queue, findings, history, audit, leases); None runs without storage.
+    state: StateStores | None = None
+    # Drops events older than the last one processed for their resource; None admits all.
+    ordering: EventOrder | None = None
+    # The Azure credential, for the health check; None when the source needs none.
+    credential: TokenCredential | None = None
+    alerts: AlertHook | None = None
+    remediation: RemediationHook | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
@@ -39,14 +54,33 @@ class Runtime:
         # Imported here because the live modules load every management SDK, which only the
         # production path needs.
         from remediators.clients import AzureClients, default_credential
+        from remediators.dispatch import EventOrder, QueueDispatcher
         from remediators.estate.live import LiveSource
+        from remediators.service import StateStores
+        from remediators.state.clients import StorageClients
 
-        settings = Settings.from_environment(os.environ if environ is None else environ)
-        clients = AzureClients(default_credential(settings.azure_client_id))
-        # NOTE: assumes LiveSource takes the shared AzureClients as its only argument.
+        environ = os.environ if environ is None else environ
+        settings = Settings.from_environment(environ)
+        credential = default_credential(settings.azure_client_id)
+        clients = AzureClients(credential)
         source = LiveSource(clients)
-        dispatcher = InlineDispatcher(source, settings.rule_options())
-        return cls(settings=settings, source=source, index=None, dispatcher=dispatcher)
+        # The storage identity may differ from the ARM one (AzureWebJobsStorage__clientId).
+        storage_client_id = settings.storage.client_id if settings.storage else None
+        storage_credential = (
+            default_credential(storage_client_id) if storage_client_id else credential
+        )
+        storage = StorageClients.from_settings(environ, storage_credential)
+        state = StateStores.from_clients(storage, window_seconds=settings.coalesce_seconds)
+        dispatcher = QueueDispatcher(state.queue, state.coalescer, settings.coalesce_seconds)
+        return cls(
+            settings=settings,
+            source=source,
+            index=None,
+            dispatcher=dispatcher,
+            state=state,
+            ordering=EventOrder(state.watermarks),
+            credential=credential,
+        )
 
     def dependency_index(self) -> DependencyIndex:
         """Return the dependency index, building it from the source the first time."""
