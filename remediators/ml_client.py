@@ -143,6 +143,10 @@ class MachineLearningClient:
         path = self._workspace_path(resource_group, workspace) + "/jobs"
         return self._list(path, {k: v for k, v in query.items() if v is not None})
 
+    def list_outbound_rules(self, resource_group: str, workspace: str) -> ItemPaged[Json]:
+        """List the managed network outbound rules of a workspace."""
+        return self._list(self._workspace_path(resource_group, workspace) + "/outboundRules")
+
     # Long-running writes -----------------------------------------------------------------
 
     def begin_create_or_update_batch_endpoint(
@@ -170,6 +174,12 @@ class MachineLearningClient:
         path = self._endpoint_path(resource_group, workspace, endpoint)
         path += f"/deployments/{_segment(deployment)}"
         return self._begin_delete(path)
+
+    def begin_create_or_update_outbound_rule(
+        self, resource_group: str, workspace: str, rule: str, body: Json
+    ) -> LROPoller[Json]:
+        path = self._workspace_path(resource_group, workspace) + f"/outboundRules/{_segment(rule)}"
+        return self._begin("PUT", path, body, final_state_via="original-uri")
 
     def close(self) -> None:
         self._client.close()
