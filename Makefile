@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+NODE_STAMP := node_modules/.installed
+
 .PHONY: setup demo test lint format docs clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 # Reinstall when the dependency list changes.
 $(STAMP): pyproject.toml
@@ -15,12 +17,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Azurite (the Azure Storage emulator) and the other Node.js tools, pinned by package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 demo: setup
 	$(BIN)/python -m demo
 
+# Tests marked `azurite` need Azurite on 127.0.0.1: with-azurite.sh starts it unless one runs.
 # pytest exits 5 when it collects no tests; make stops on any non-zero status, so that fails too.
 test: setup lint
-	$(BIN)/python -m pytest -q || { status=$$?; \
+	scripts/with-azurite.sh $(BIN)/python -m pytest -q || { status=$$?; \
 		if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 		exit $$status; }
 

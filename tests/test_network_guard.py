@@ -6,9 +6,11 @@ from tests.conftest import NetworkGuardError
 
 
 def test_guard_blocks_metadata_address() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        with pytest.raises(NetworkGuardError):
-            sock.connect(("169.254.169.254", 80))
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock,
+        pytest.raises(NetworkGuardError),
+    ):
+        sock.connect(("169.254.169.254", 80))
 
 
 def test_guard_blocks_name_resolution() -> None:
