@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -23,7 +26,9 @@ from remediators.estate.estate import Estate, build_context
 from remediators.estate.models import PrivateEndpoint
 from remediators.findings import Action, Finding
 from remediators.rules import run_checks
+from remediators.state import StorageClients
 from remediators.state.audit import AuditRecord
+from remediators.state.leases import WorkspaceLocks
 from tests.actions.fake_estate import (
     DNS_GROUP,
     PE_SUBNET,
@@ -41,6 +46,7 @@ from tests.actions.fake_estate import (
     private_endpoint,
     writes,
 )
+from tests.azurite import require_azurite
 
 
 def test_name_is_prefix_target_group() -> None:
@@ -391,3 +397,29 @@ def test_dry_run_reads_only() -> None:
     records = execute(planned, {Action.CREATE_PRIVATE_ENDPOINT: creator.execute})
     assert [r.result for r in records] == ["would-change", "would-change"]
     assert writes(arm) == []
+
+
+@pytest.mark.azurite
+def test_workspace_lease_held_during_creation() -> None:
+    clients = StorageClients.from_connection_string(require_azurite())
+    locks = WorkspaceLocks(clients.blobs, container=f"leases{uuid.uuid4().hex[:12]}")
+    held: list[str] = []
+
+    @contextmanager
+    def lease(workspace_id: str) -> Iterator[None]:
+        with locks.workspace_lease(workspace_id, wait_seconds=30):
+            held.append(workspace_id)
+            yield
+
+    arm = fake_arm()
+    creator = PrivateEndpointCreator(
+        clients_for(arm),
+        EndpointOptions(subnet_id=PE_SUBNET, dns_zone_scope=DNS_GROUP),
+        lease=lease,
+    )
+    requests = [EndpointRequest(STORAGE, group, WORKSPACE) for group in ("queue", "table")] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(creator.ensure, requests))
+    assert held == [WORKSPACE] * 4
+    assert len(endpoints_for(arm, STORAGE, "queue")) == 1
+    assert len(endpoints_for(arm, STORAGE, "table")) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from fake_arm import FakeArm
 from remediators.actions.arm_errors import RetryPolicy
 from remediators.actions.plan import OutcomeStatus, execute, plan_actions
 from remediators.actions.recreation import (
+    BlobRecreationStore,
     InMemoryRecreationStore,
     PayloadError,
     RecreationRecord,
@@ -24,7 +26,10 @@ from remediators.actions.recreation import (
 )
 from remediators.config import Settings
 from remediators.findings import Action, make_finding
+from remediators.state import StorageClients
+from remediators.state.blobs import SnapshotStore
 from tests.actions.fake_estate import GROUP, WORKSPACE, clients_for, workspace, writes
+from tests.azurite import require_azurite
 
 ENDPOINT = f"{WORKSPACE}/batchEndpoints/score"
 COMPUTE = f"{WORKSPACE}/computes/cpu-cluster"
@@ -419,3 +424,65 @@ def test_dry_run_queues_nothing() -> None:
     assert records[0].result == "would-change"
     assert store.records == {}
     assert writes(arm) == []
+
+
+# ---------------------------------------------------------------- blob snapshot store
+
+
+@pytest.fixture
+def blob_store() -> BlobRecreationStore:
+    clients = StorageClients.from_connection_string(require_azurite())
+    container = f"recreation{uuid.uuid4().hex[:12]}"
+    return BlobRecreationStore(
+        SnapshotStore(clients.blobs, container=container), container=container
+    )
+
+
+@pytest.mark.azurite
+def test_blob_store_runs_to_done(blob_store: BlobRecreationStore) -> None:
+    arm = recreation_arm()
+    before = snapshot_of(arm)
+    record = approved_run(recreator_for(arm, blob_store))
+    assert record.state == "done"
+    assert differences(before, snapshot_of(arm)) == []
+
+
+@pytest.mark.azurite
+def test_blob_store_keeps_snapshot(blob_store: BlobRecreationStore) -> None:
+    arm = recreation_arm()
+    record = approved_run(recreator_for(arm, blob_store))
+    snapshot = blob_store.load_snapshot(ENDPOINT) or {}
+    assert (record.snapshot_location or "").startswith(f"{blob_store.container}/recreation/")
+    assert snapshot["endpoint"]["systemData"]["createdAt"] == OLD
+
+
+@pytest.mark.azurite
+def test_blob_store_resumes_after_crash(blob_store: BlobRecreationStore) -> None:
+    class CrashOnce:
+        """Crash the first save that enters endpoint_deleted, then save normally."""
+
+        def __init__(self, inner: BlobRecreationStore) -> None:
+            self.inner = inner
+            self.crashed = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def save(self, record: RecreationRecord) -> None:
+            if not self.crashed and record.state == "endpoint_deleted":
+                self.crashed = True
+                raise Crash("crash before saving endpoint_deleted")
+            self.inner.save(record)
+
+    arm = recreation_arm()
+    before = snapshot_of(arm)
+    crashing = CrashOnce(blob_store)
+    recreator = recreator_for(arm, crashing, approval="auto")
+    recreator.request(ENDPOINT, WORKSPACE, "stale")
+    with pytest.raises(Crash):
+        recreator.run(ENDPOINT)
+    assert (
+        blob_store.load(ENDPOINT) or RecreationRecord("", "", "")
+    ).state == "deployments_deleted"
+    assert recreator_for(arm, blob_store).run(ENDPOINT).record.state == "done"
+    assert differences(before, snapshot_of(arm)) == []
