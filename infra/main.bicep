@@ -108,6 +108,7 @@ var deadLetterContainerName = 'event-dead-letters'
 // the platform writes.
 var queueNames = [
   'evaluation-requests'
+  'evaluation-requests-poison'
 ]
 var tableNames = [
   'audit'

@@ -16,8 +16,8 @@ fi
 
 cd "$repo_root"
 # --skip-download keeps checkov offline: without it, it fetches check guidelines from its
-# vendor's API. CKV_AZURE_189 is also skipped next to the vault in keyvault.bicep with its
-# reason; it is listed here because checkov 3.3.30 crashes on that check before the inline
-# skip applies, and logs a traceback.
+# vendor's API. CKV_AZURE_189 is skipped next to the vault in keyvault.bicep with its reason.
+# It is also listed here because checkov 3.3.30 crashes on that check, and logs a traceback,
+# before the inline skip applies.
 "$venv/bin/checkov" --directory infra --framework bicep --skip-download \
   --skip-check CKV_AZURE_189 --compact --quiet "$@"

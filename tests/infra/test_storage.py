@@ -80,6 +80,7 @@ def test_no_storage_connection_string(path: Path) -> None:
     ("variable_name", "name"),
     [
         ("queueNames", queues.DEFAULT_QUEUE),
+        ("queueNames", queues.DEFAULT_QUEUE + queues.POISON_SUFFIX),
         ("tableNames", audit.DEFAULT_TABLE),
         ("tableNames", coalesce.DEFAULT_TABLE),
         ("tableNames", findings.DEFAULT_TABLE),
