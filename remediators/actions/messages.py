@@ -24,6 +24,8 @@ class Guidance:
 
 # The fix is an az CLI command or a portal path. Placeholders in angle brackets are filled
 # from the finding's resource id where `fill_placeholders` can, and left for the reader otherwise.
+# NOTE: the commands were not run against Azure here; the registry quarantine `--set` path
+# in particular is unverified.
 GUIDANCE: dict[str, Guidance] = {
     "workspace.private-link": Guidance(
         why="Batch endpoints keep the network setting their workspace had when they were "
