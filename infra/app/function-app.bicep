@@ -84,6 +84,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // NOTE: with vnetEnabled the vault accepts private traffic only. Resolving this reference
+    // through Flex Consumption virtual network integration has not been tried from here.
     keyVaultReferenceIdentity: identityId
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: {
