@@ -325,7 +325,7 @@ def resource_lock(resource_id: str) -> threading.Lock:
     """Return the process-wide lock that serialises writes on one resource.
 
     Writes on one target take turns, so this process never causes the conflict codes that
-    resources with one exclusive operation at a time (storage accounts) answer with.
+    resources with one exclusive operation at a time (storage accounts) return.
     """
     key = resource_id.strip().rstrip("/").lower()
     with _LOCKS_GUARD:
@@ -338,8 +338,8 @@ def resource_lock(resource_id: str) -> threading.Lock:
 class Correlation:
     """The x-ms-correlation-request-id of one action's ARM writes.
 
-    The id is sent with each write so ARM logs the whole action under it; a different id in
-    a response replaces it, because the response is what ARM's activity log shows.
+    The id is sent with each write so ARM logs the whole action under it. A different id in
+    a response replaces it, so the audit record names the id ARM used.
     """
 
     def __init__(self) -> None:

@@ -155,7 +155,7 @@ class ZoneLocator:
 
 @dataclass(frozen=True)
 class DnsOptions:
-    """Where zones live, which cloud's zone names apply, and whether to write at all."""
+    """Zone group repair settings: the DNS zone scope, the cloud and dry run."""
 
     dns_zone_scope: str | None = None
     cloud: str = "AzureCloud"

@@ -86,7 +86,7 @@ class OutcomeStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an executor did: status, a sentence for people, and ARM's correlation id."""
+    """The result of one executor run: status, a sentence for people, and ARM's correlation id."""
 
     status: OutcomeStatus
     detail: str

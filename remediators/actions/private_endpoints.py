@@ -2,8 +2,8 @@
 
 Guarantees:
 - An existing private endpoint for the same target and group, under any name and with an
-  automatic or manual connection, counts as done; existing endpoints are never modified
-  (ARM rejects a subnet change on an existing private endpoint).
+  automatic or manual connection, counts as done. Existing endpoints are never modified,
+  because ARM rejects a subnet change on an existing private endpoint.
 - Names are deterministic, so a rerun or a second instance finds the endpoint it would create.
 - One write at a time per target resource in this process (storage accepts one exclusive
   operation at a time); an optional cross-instance lock (the workspace blob lease) wraps it.
@@ -55,8 +55,8 @@ STORAGE_GROUPS = ("blob", "file", "queue", "table")
 REGISTRY_GROUP = "registry"
 VAULT_GROUP = "vault"
 
-# 64 fits both the private endpoint name limit (2-64 characters) and the 80-character limit
-# of most Microsoft.Network child names.
+# Below ARM's 80-character limit for network resource names, with room to spare.
+# NOTE: the exact limit for private endpoint names was not verified; 64 is a cautious choice.
 MAX_NAME_LENGTH = 64
 _HASH_LENGTH = 8
 _INVALID_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
@@ -283,8 +283,8 @@ class PrivateEndpointCreator:
             )
         policies = subnet.private_endpoint_network_policies
         if (policies or "").lower() == "enabled":
-            # Newer API versions accept private endpoints in such subnets, so ARM's answer
-            # decides; the subnet is never changed.
+            # Newer API versions accept private endpoints in such subnets, so ARM's response
+            # decides. The subnet is never changed.
             logger.warning(
                 "Subnet %s has privateEndpointNetworkPolicies Enabled; ARM may reject the "
                 "private endpoint",
@@ -384,7 +384,7 @@ class PrivateEndpointCreator:
             last_segment(request.target_id), request.group_id
         ):
             # An endpoint this remediator created may have lost its zone group to a crash
-            # between the two writes; completing it is a read when nothing is missing.
+            # between the two writes. Completing it costs only a read when nothing is missing.
             dns = self._zone_group(endpoint.id, request.group_id, Correlation())
         if status == "Pending":
             outcome = _pending_outcome(request, endpoint, None)

@@ -10,7 +10,7 @@ requested -> awaiting_approval -> snapshot_saved -> payloads_validated -> jobs_d
 
 Guarantees:
 - Nothing is deleted before the snapshot of the endpoint and every deployment is saved and
-  read back; every step after the snapshot works from the snapshot, never from live reads.
+  read back. Every step after the snapshot works from the snapshot, never from live reads.
 - Each step is safe to repeat, so a crash at any point followed by a rerun reaches the same
   end state: deletes of deleted resources and PUTs of the same body change nothing.
 - One request per endpoint id: requesting again returns the existing request.
@@ -70,8 +70,8 @@ TERMINAL_STATES = frozenset({RecreationState.DONE, RecreationState.FAILED})
 SERVER_SET_FIELDS = frozenset({"id", "etag", "systemdata"})
 # Fields ARM sets inside `properties`.
 SERVER_SET_PROPERTIES = frozenset({"provisioningstate", "scoringuri", "swaggeruri"})
-# Network keys that batch endpoints do not support (only online endpoints do); the service
-# rejects them, and a batch endpoint follows its workspace's network setting instead.
+# Network keys that only online endpoints support. The service rejects them on a batch
+# endpoint, which follows its workspace's network setting instead.
 UNSUPPORTED_NETWORK_KEYS = frozenset(
     {"public_network_access", "egress_public_network_access", "publicnetworkaccess"}
 )
@@ -399,7 +399,7 @@ class RecreationError(RuntimeError):
 
 @dataclass(frozen=True)
 class RecreationResult:
-    """Where one run left a request, and any alert for people."""
+    """The state one run left a request in, and any alert for people."""
 
     record: RecreationRecord
     # True when the run stopped to wait for approval or for running jobs.
@@ -462,7 +462,7 @@ class Recreator:
     # Requests ----------------------------------------------------------------------------
 
     def execute(self, action: PlannedAction) -> Outcome:
-        """Queue the recreation a planned `endpoint.stale-network` action asks for."""
+        """Queue the recreation that a planned `endpoint.stale-network` action requests."""
         if self.dry_run:
             existing = self.store.load(action.target_id)
             state = existing.state if existing else "none"
