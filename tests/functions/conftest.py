@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -35,12 +36,17 @@ class RecordingDispatcher:
         return sorted(r.workspace_id for r in self.requests)
 
 
-@pytest.fixture(scope="session")
-def registered_functions() -> dict[str, Any]:
+@functools.cache
+def functions_by_name() -> dict[str, Any]:
     """Index the app's functions by name; `get_functions()` runs once per test process."""
     from function_app import app
 
     return {str(f.get_function_name()): f for f in app.get_functions()}
+
+
+@pytest.fixture(scope="session")
+def registered_functions() -> dict[str, Any]:
+    return functions_by_name()
 
 
 @pytest.fixture
