@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fake_arm import FakeArm
+from fake_arm import FakeArm, FakeArmTransport
 from remediators.actions.arm_errors import ArmOperationError, RetryPolicy
 from remediators.actions.plan import OutcomeStatus, execute, plan_actions
 from remediators.actions.private_endpoints import (
@@ -21,6 +21,7 @@ from remediators.actions.private_endpoints import (
     endpoint_body,
     endpoint_name,
 )
+from remediators.clients import AzureClients
 from remediators.config import Settings as PlanSettings
 from remediators.estate.estate import Estate, build_context
 from remediators.estate.models import PrivateEndpoint
@@ -39,6 +40,7 @@ from tests.actions.fake_estate import (
     VNET,
     WORKSPACE,
     ZONES,
+    FakeCredential,
     clients_for,
     endpoint_id,
     estate,
@@ -423,3 +425,28 @@ def test_workspace_lease_held_during_creation() -> None:
     assert held == [WORKSPACE] * 4
     assert len(endpoints_for(arm, STORAGE, "queue")) == 1
     assert len(endpoints_for(arm, STORAGE, "table")) == 1
+
+
+class HeaderSpy(FakeArmTransport):
+    """Record the correlation id header of every PUT on its way to the fake ARM."""
+
+    def __init__(self, arm: FakeArm) -> None:
+        super().__init__(arm)
+        self.correlation_ids: list[str | None] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        if request.method == "PUT":
+            self.correlation_ids.append(request.headers.get("x-ms-correlation-request-id"))
+        return super().send(request, **kwargs)
+
+
+def test_writes_send_the_audited_correlation_id() -> None:
+    arm = fake_arm()
+    spy = HeaderSpy(arm)
+    clients = AzureClients(FakeCredential(), transport=spy, polling_interval=0)
+    options = EndpointOptions(subnet_id=PE_SUBNET, dns_zone_scope=DNS_GROUP)
+    outcome = PrivateEndpointCreator(clients, options).ensure(
+        EndpointRequest(STORAGE, "queue", WORKSPACE)
+    )
+    assert outcome.correlation_id is not None
+    assert spy.correlation_ids == [outcome.correlation_id, outcome.correlation_id]
