@@ -608,6 +608,7 @@ class EvaluationService:
             "message_id": message_id,
             "event_ids": list(event_ids[:MAX_LISTED_EVENT_IDS]),
             "event_count": len(event_ids),
+            "detail": outcome.detail,
             **outcome.summary(),
         }
         if outcome.evaluation is not None:
@@ -755,7 +756,9 @@ def _poison_body(body: bytes | str) -> dict[str, Any] | None:
     try:
         return _json_object(body)
     except InvalidMessage:
-        return decode_body(_text_of(body))
+        text = _text_of(body)
+        # decode_body expects base64 text, which is ASCII; anything else is not a body.
+        return decode_body(text) if text.isascii() else None
 
 
 def _text_of(body: bytes | str) -> str:
