@@ -75,8 +75,9 @@ def test_newest_first_keeps_newer(harness: Harness) -> None:
     assert harness.drain() == 2
     rules = {s.finding.rule for s in harness.stores.findings.load(WS_A)}
     assert "storage.public-network-access" in rules
-    assert harness.stores.watermarks.get(STORAGE) is not None
-    assert harness.stores.watermarks.get(STORAGE).startswith(newer.strftime("%Y-%m-%dT%H:%M"))
+    watermark = harness.stores.watermarks.get(STORAGE)
+    assert watermark is not None
+    assert watermark.startswith(newer.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
 def test_duplicate_delivery_changes_nothing(harness: Harness) -> None:
