@@ -20,6 +20,7 @@ from azure.mgmt.privatedns import PrivateDnsManagementClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 from azure.mgmt.storage import StorageManagementClient
 
+from remediators.budget import BudgetRetryPolicy
 from remediators.ml_client import MachineLearningClient
 
 ClientT = TypeVar("ClientT")
@@ -41,7 +42,9 @@ class AzureClients:
 
     Accessors cache one client per subscription and are safe to call from several threads.
     `polling_interval` (seconds) sets the default delay between long-running operation
-    polls; `retry_total` caps the retries of the azure-core retry policy.
+    polls; `retry_total` caps the retries of the azure-core retry policy. Each client gets
+    its own `BudgetRetryPolicy` (unless `retry_policy` is passed), which keeps retries and
+    Retry-After sleeps inside the `remediators.budget.Budget` applied around a call.
     """
 
     def __init__(
@@ -65,6 +68,14 @@ class AzureClients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
+    def _client_options(self) -> dict[str, Any]:
+        """Return the client options with a retry policy of its own: a policy instance links
+        to the next policy of one pipeline, so clients cannot share it."""
+        options = dict(self.options)
+        if "retry_policy" not in options:
+            options["retry_policy"] = BudgetRetryPolicy(**self.options)
+        return options
+
     def _cached(self, kind: str, key: str, build: Callable[[], ClientT]) -> ClientT:
         with self._lock:
             client = self._clients.get((kind, key.lower()))
@@ -77,14 +88,18 @@ class AzureClients:
         return self._cached(
             "network",
             subscription_id,
-            lambda: NetworkManagementClient(self.credential, subscription_id, **self.options),
+            lambda: NetworkManagementClient(
+                self.credential, subscription_id, **self._client_options()
+            ),
         )
 
     def storage(self, subscription_id: str) -> StorageManagementClient:
         return self._cached(
             "storage",
             subscription_id,
-            lambda: StorageManagementClient(self.credential, subscription_id, **self.options),
+            lambda: StorageManagementClient(
+                self.credential, subscription_id, **self._client_options()
+            ),
         )
 
     def container_registry(self, subscription_id: str) -> ContainerRegistryManagementClient:
@@ -92,7 +107,7 @@ class AzureClients:
             "container_registry",
             subscription_id,
             lambda: ContainerRegistryManagementClient(
-                self.credential, subscription_id, **self.options
+                self.credential, subscription_id, **self._client_options()
             ),
         )
 
@@ -100,27 +115,35 @@ class AzureClients:
         return self._cached(
             "key_vault",
             subscription_id,
-            lambda: KeyVaultManagementClient(self.credential, subscription_id, **self.options),
+            lambda: KeyVaultManagementClient(
+                self.credential, subscription_id, **self._client_options()
+            ),
         )
 
     def private_dns(self, subscription_id: str) -> PrivateDnsManagementClient:
         return self._cached(
             "private_dns",
             subscription_id,
-            lambda: PrivateDnsManagementClient(self.credential, subscription_id, **self.options),
+            lambda: PrivateDnsManagementClient(
+                self.credential, subscription_id, **self._client_options()
+            ),
         )
 
     def machine_learning(self, subscription_id: str) -> MachineLearningClient:
         return self._cached(
             "machine_learning",
             subscription_id,
-            lambda: MachineLearningClient(self.credential, subscription_id, **self.options),
+            lambda: MachineLearningClient(
+                self.credential, subscription_id, **self._client_options()
+            ),
         )
 
     def resource_graph(self) -> ResourceGraphClient:
         """Return the tenant-wide Resource Graph client (queries name their subscriptions)."""
         return self._cached(
-            "resource_graph", "", lambda: ResourceGraphClient(self.credential, **self.options)
+            "resource_graph",
+            "",
+            lambda: ResourceGraphClient(self.credential, **self._client_options()),
         )
 
     def close(self) -> None:

@@ -76,7 +76,7 @@ class MachineLearningClient:
             policies.ContentDecodePolicy(**kwargs),
             ARMAutoResourceProviderRegistrationPolicy(),
             policies.RedirectPolicy(**kwargs),
-            policies.RetryPolicy(**kwargs),
+            kwargs.pop("retry_policy", None) or policies.RetryPolicy(**kwargs),
             ARMChallengeAuthenticationPolicy(credential, ARM_SCOPE, **kwargs),
             policies.CustomHookPolicy(**kwargs),
             policies.NetworkTraceLoggingPolicy(**kwargs),

@@ -23,6 +23,7 @@ with systemData and unknown properties intact. A 404 leaves a dependency out, wh
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -115,7 +116,10 @@ class LiveSource:
             fetches = self._first_round(state)
             while fetches:
                 state.rounds += 1
-                for _ in pool.map(_run, fetches):
+                # Each fetch runs in a copy of this context, so the active time budget
+                # (remediators.budget) applies inside the worker threads too.
+                contexts = [contextvars.copy_context() for _ in fetches]
+                for _ in pool.map(_run_in, contexts, fetches):
                     pass
                 if state.workspace is None:
                     raise KeyError(f"workspace {workspace_id} was not found in Azure")
@@ -451,6 +455,10 @@ def _type_from_id(resource_id: str) -> str:
 
 def _raw_get(operation: Callable[..., Any], *args: Any) -> Json:
     return cast(Json, operation(*args, cls=raw_body))
+
+
+def _run_in(context: contextvars.Context, fetch: Fetch) -> None:
+    context.run(_run, fetch)
 
 
 def _run(fetch: Fetch) -> None:
