@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Dispatched:
-    """What the dispatcher did with one request: enqueued a message or joined a window."""
+    """The outcome of dispatching one request: an enqueued message or a joined window."""
 
     workspace_id: str
     enqueued: bool

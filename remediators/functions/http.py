@@ -87,7 +87,7 @@ class ApiResponse:
 
 
 class ApiError(Exception):
-    """An error answered as JSON with `status`; `field` names the input at fault."""
+    """An error returned as JSON with `status`, where `field` names the input at fault."""
 
     def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
         super().__init__(message)

@@ -58,7 +58,7 @@ def test_newest_first_keeps_newer(harness: Harness) -> None:
     newer = older + timedelta(minutes=1)
     current = runtime.current()
 
-    # ARM holds the newer state: the storage account was opened to the public.
+    # ARM contains the newer state, in which the storage account is open to the public.
     storage = harness.arm.get(STORAGE)
     assert storage is not None
     storage["properties"]["publicNetworkAccess"] = "Enabled"
