@@ -18,7 +18,8 @@ Payloads stay raw ARM JSON: single GETs go through the SDK's `cls=` hook, which 
 the response body, and list items of the TypeSpec-generated clients (azure-mgmt-network 33,
 azure-mgmt-storage 25) are `MutableMapping` models whose `as_dict()` returns the wire JSON
 with systemData and unknown properties intact. A 404 leaves a dependency out, which
-`build_context` records as missing; every other error propagates.
+`build_context` records as missing. A failed Resource Graph query leaves the network history
+unknown; every other error propagates, so no estate is built from a partial read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, cast
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from remediators.clients import AzureClients
@@ -317,15 +318,30 @@ class LiveSource:
             f"'{quoted}' | order by properties.changeAttributes.timestamp desc"
         )
         graph = self.clients.resource_graph()
+        rows: list[Json] = []
         skip_token = None
-        while True:
-            options = QueryRequestOptions(result_format="objectArray", skip_token=skip_token)
-            request = QueryRequest(subscriptions=[subscription], query=query, options=options)
-            page = _raw_get(graph.resources, request)
-            state.changes += [dict(row) for row in as_list(page.get("data"))]
-            skip_token = page.get("$skipToken")
-            if not skip_token:
-                return
+        try:
+            while True:
+                options = QueryRequestOptions(result_format="objectArray", skip_token=skip_token)
+                request = QueryRequest(subscriptions=[subscription], query=query, options=options)
+                page = _raw_get(graph.resources, request)
+                rows += [dict(row) for row in as_list(page.get("data"))]
+                skip_token = page.get("$skipToken")
+                if not skip_token:
+                    break
+        except AzureError as error:
+            # Change records are optional evidence: without them the history is unknown, which
+            # yields endpoint.network-age-unknown (alert only) and never a recreation. Rows of
+            # the pages read before the failure are dropped, because a partial history could
+            # date the switch to private wrongly.
+            logger.warning(
+                "reading Resource Graph change records failed, so the network history of the "
+                "workspace is unknown: %s",
+                _first_line(error),
+                extra={"workspace_id": state.workspace_id},
+            )
+            return
+        state.changes += rows
 
     def _list_private_endpoints(self, state: _Collection, subscription: str) -> Fetch:
         def read() -> None:
@@ -455,6 +471,11 @@ def _type_from_id(resource_id: str) -> str:
 
 def _raw_get(operation: Callable[..., Any], *args: Any) -> Json:
     return cast(Json, operation(*args, cls=raw_body))
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _run_in(context: contextvars.Context, fetch: Fetch) -> None:
