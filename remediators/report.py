@@ -5,11 +5,11 @@ loaded from anywhere, so it opens offline and can be attached to a ticket. Every
 text that comes from Azure (names, ids, messages) is HTML-escaped, because resource names
 and tags may contain markup.
 
-Each workspace gets a diagram of its dependency chain: the workspace, its storage account
-with the four groups batch jobs need (blob, file, queue, table), its container registry and
-key vault, its batch endpoints, their deployments, the clusters those run on and the
-clusters' subnets. A box is coloured by the worst severity of the findings on its resource
-and lists their rule ids.
+Each workspace gets a diagram of its dependency chain. It shows the workspace, its storage
+account with the four groups batch jobs need (blob, file, queue, table), its container
+registry and key vault. It also shows its batch endpoints, their deployments, the clusters
+those run on and the clusters' subnets. A box is coloured by the worst severity of the
+findings on its resource and lists their rule ids.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class Box:
 
 @dataclass
 class Diagram:
-    """The boxes of one workspace in columns, and the edges between box indexes."""
+    """The boxes of one workspace in columns, and the edges from each box to a dependency."""
 
     columns: list[list[Box]]
     edges: list[tuple[Box, Box]]
@@ -479,7 +479,7 @@ def _docs_link(finding: Finding) -> str:
     if not isinstance(docs, str):
         entry = RULES.get(finding.rule)
         docs = entry.docs if entry else ""
-    # Only https links: a finding's details come from rules, but never emit javascript: URLs.
+    # Only https links are written, so a docs value such as javascript:... never becomes a link.
     if not docs.startswith("https://"):
         return ""
     return f'<a href="{_e(docs)}">docs</a>'

@@ -47,7 +47,8 @@ CARD_VERSION = "1.5"
 # Fixed times, so that rerunning the script produces the same pictures.
 EVALUATED_AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 LAST_NOTIFIED_AT = EVALUATED_AT - timedelta(days=1)
-# Teams shows cards at most about 500 pixels wide; the window adds the page margin.
+# Card width in pixels, an estimate of a Teams desktop channel's card width. The window adds
+# the 20-pixel page margin on each side.
 CARD_WIDTH = 480
 WINDOW_WIDTH = 520
 APPROVAL_BASE_URL = "https://func-remediator-demo.azurewebsites.net"

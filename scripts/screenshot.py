@@ -1,7 +1,7 @@
 """Screenshot a local HTML file, or dump its rendered DOM, with headless Chromium.
 
 Chromium runs with a fresh profile and with background networking, component updates, sync
-and QUIC off, so it makes no requests of its own; the page must reference local files only.
+and QUIC off, so it makes no requests of its own. The page must reference local files only.
 
     python scripts/screenshot.py page.html out.png --height 1600
     python scripts/screenshot.py page.html --dump-dom > dom.html
@@ -19,7 +19,7 @@ from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 WIDTH = 1400
-# Seconds before a hung Chromium is killed; a local page renders in one or two.
+# Seconds before Chromium is killed as hung. The demo report renders in about 1 s.
 TIMEOUT = 90
 # Milliseconds of virtual time Chromium grants the page's scripts before it captures.
 VIRTUAL_TIME_BUDGET = 5000
