@@ -407,7 +407,7 @@ def _group(group: Box, exempt: bool) -> str:
         f'rx="4" fill="{fill}" stroke="{stroke}" stroke-width="1.5" />'
         f'<text class="group-name" x="{group.x + 6:.0f}" y="{group.y + 15:.0f}">'
         f"{_e(group.name)}</text>"
-        f'<text class="group-rule" x="{group.x + 46:.0f}" y="{group.y + 15:.0f}">'
+        f'<text class="group-rule" x="{group.x + 50:.0f}" y="{group.y + 15:.0f}">'
         f"{_e(_shorten(rules, RULE_CHARS - 3))}</text></g>"
     )
 
