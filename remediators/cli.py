@@ -286,7 +286,13 @@ def subscription_scope(value: str) -> str:
 
 
 def resource_group_scope(value: str) -> str:
-    parts = value.strip().rstrip("/").split("/")
+    from remediators.events import resource_id_problem
+
+    text = value.strip().removesuffix("/")
+    problem = resource_id_problem(text)
+    if problem is not None:
+        raise UsageError(f"invalid resource group id {value!r}: {problem}; expected {_GROUP_FORM}")
+    parts = text.split("/")
     if (
         len(parts) != 5
         or parts[0]
@@ -302,7 +308,12 @@ def resource_group_scope(value: str) -> str:
 def workspace_scope(value: str) -> str:
     from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
 
-    text = value.strip().rstrip("/")
+    from remediators.events import resource_id_problem
+
+    text = value.strip().removesuffix("/")
+    problem = resource_id_problem(text)
+    if problem is not None:
+        raise UsageError(f"invalid workspace id {value!r}: {problem}; expected {_WORKSPACE_FORM}")
     if not is_valid_resource_id(text):
         raise UsageError(f"invalid workspace id {value!r}; expected {_WORKSPACE_FORM}")
     parts = parse_resource_id(text)

@@ -44,6 +44,7 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = tuple(_OPERATIONS)
 _HANDLED_BY_LOWER = {name.lower(): name for name in HANDLED_EVENT_TYPES}
 _SUBSCRIPTION_VALIDATION = "microsoft.eventgrid.subscriptionvalidationevent"
 _HEALTH_RESOURCES_PREFIX = "microsoft.resourcenotifications.healthresources."
+_UNSAFE_CHARACTERS = frozenset("?#%\\<>*{}")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -136,12 +137,38 @@ def resource_type_of(resource_id: str) -> str:
     return "/".join([namespace, *types])
 
 
+def resource_id_problem(resource_id: str) -> str | None:
+    """Return why `resource_id` is unsafe to put in an ARM request path, or None.
+
+    ARM resource names never contain these characters, so an id with one is forged or
+    corrupt: `..` and `.` segments, empty segments, a query (`?`) or fragment (`#`),
+    percent-encoding (`%2F` is an encoded slash), backslashes, `<>*{}`, whitespace and
+    control characters (newlines split log lines and HTTP headers).
+    """
+    for character in resource_id:
+        if character.isspace() or not character.isprintable():
+            return f"it contains the character {character!r}"
+        if character in _UNSAFE_CHARACTERS:
+            return f"it contains {character!r}"
+    segments = resource_id.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        return "it contains a '.' or '..' segment"
+    if any(not segment for segment in segments[1:]):
+        return "it contains an empty segment ('//' or a trailing '/')"
+    return None
+
+
 def usable_resource_id(candidate: str | None) -> str | None:
-    """Return `candidate` when it is an ARM resource id under a real subscription GUID."""
+    """Return `candidate` when it is an ARM resource id under a real subscription GUID.
+
+    Outer whitespace and one trailing slash are trimmed; `resource_id_problem` rejects the rest.
+    """
     text = as_text(candidate)
     if text is not None:
-        text = text.rstrip("/")
+        text = text.removesuffix("/")
     if not text or "{" in text or "}" in text:
+        return None
+    if resource_id_problem(text) is not None:
         return None
     if not text.startswith("/") or not is_valid_resource_id(text):
         return None

@@ -16,7 +16,14 @@ from typing import Any
 from remediators.estate import estate as types
 from remediators.estate.estate import Estate, WorkspaceContext, build_context
 from remediators.estate.models import as_dict, as_list, as_text, norm_id, parent_id
-from remediators.events import Ignored, Normalised, Rejected, ResourceChange, resource_type_of
+from remediators.events import (
+    Ignored,
+    Normalised,
+    Rejected,
+    ResourceChange,
+    resource_type_of,
+    usable_resource_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +287,8 @@ def _private_endpoint_targets(body: Mapping[str, Any] | None) -> list[str]:
     for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
         for connection in as_list(properties.get(key)):
             inner = as_dict(as_dict(connection).get("properties"))
-            target = as_text(inner.get("privateLinkServiceId"))
+            # The body comes from the event, so a forged target id is dropped here.
+            target = usable_resource_id(as_text(inner.get("privateLinkServiceId")))
             if target:
                 targets.append(target)
     return targets
