@@ -28,7 +28,7 @@ PATHS = [
 ]
 
 
-def answer(arm: FakeArm, method: str, path: str, body: bytes | None = None) -> object:
+def answer(arm: FakeArm, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
     response = arm.handle(method, f"{ARM_BASE}{path}?api-version=2025-01-01", body)
     return response.status, json.dumps(response.body, sort_keys=True)
 
