@@ -53,10 +53,12 @@ class Runtime:
         """Build the production runtime: live Azure clients with the configured identity."""
         # Imported here because the live modules load every management SDK, which only the
         # production path needs.
+        from remediators.actions.alert_store import alert_channels, build_alerter
         from remediators.clients import AzureClients, default_credential
         from remediators.dispatch import EventOrder, QueueDispatcher
         from remediators.estate.live import LiveSource
         from remediators.service import StateStores
+        from remediators.state._common import utc_now
         from remediators.state.clients import StorageClients
 
         environ = os.environ if environ is None else environ
@@ -72,8 +74,9 @@ class Runtime:
         storage = StorageClients.from_settings(environ, storage_credential)
         state = StateStores.from_clients(storage, window_seconds=settings.coalesce_seconds)
         dispatcher = QueueDispatcher(state.queue, state.coalescer, settings.coalesce_seconds)
-        # NOTE: alerts and remediation stay None (no-op hooks) until the findings store offers
-        # the Alerter's AlertStore view and the action executors have a factory to build here.
+        alerts = build_alerter(
+            settings, state.findings, alert_channels(settings, credential), utc_now
+        )
         return cls(
             settings=settings,
             source=source,
@@ -82,6 +85,7 @@ class Runtime:
             state=state,
             ordering=EventOrder(state.watermarks),
             credential=credential,
+            alerts=alerts,
         )
 
     def dependency_index(self) -> DependencyIndex:

@@ -9,7 +9,6 @@ queue named `<queue>-poison`.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import json
 import logging
@@ -176,6 +175,8 @@ def decode_body(raw: str) -> dict[str, Any] | None:
     try:
         text = base64.b64decode(raw, validate=True).decode("utf-8")
         body = json.loads(text)
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+    except ValueError:
+        # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors, and so is
+        # the error b64decode raises for a string with non-ASCII characters.
         return None
     return body if isinstance(body, dict) else None

@@ -9,6 +9,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from remediators.state import EvaluationQueue, EvaluationRequest, StorageClients
+from remediators.state.queues import decode_body
 from tests.state.conftest import WORKSPACE_ID
 
 pytestmark = pytest.mark.azurite
@@ -77,3 +78,7 @@ def test_peek_poison_keeps_messages(queue: EvaluationQueue, clients: StorageClie
     raw_client(clients, queue.poison_name).send_message("eyJhIjogMX0=")
     queue.peek_poison()
     assert len(queue.peek_poison()) == 1
+
+
+def test_decode_body_non_ascii_is_none() -> None:
+    assert decode_body("é-not-base64") is None
