@@ -75,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--subscription", metavar="ID", help="subscription id (live)")
     _add_rule_options(check)
 
+    report = commands.add_parser(
+        "report", parents=[common], help="write an HTML report of an estate file or live Azure"
+    )
+    report_scope = report.add_mutually_exclusive_group(required=True)
+    report_scope.add_argument("--estate", metavar="FILE", help="offline estate file (JSON)")
+    report_scope.add_argument("--workspace", metavar="ID", help="ARM id of one workspace (live)")
+    report_scope.add_argument(
+        "--resource-group", metavar="ID", help="ARM id of a resource group (live)"
+    )
+    report_scope.add_argument("--subscription", metavar="ID", help="subscription id (live)")
+    report.add_argument("-o", "--output", metavar="FILE", required=True, help="HTML file to write")
+    _add_rule_options(report)
+
     export = commands.add_parser(
         "export", parents=[common], help="write an estate file from live Azure"
     )
@@ -228,6 +241,39 @@ def run_check(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
             ids, streams, args.format, lambda w: _evaluate_live(source, w, options)
         )
     write_report(evaluations, args.format, streams.stdout, extra)
+    return exit_status([f.severity for e in evaluations for f in e.findings], args.fail_on)
+
+
+def run_report(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
+    """Write the HTML report of an estate file or a live scope; exit as `check` does."""
+    from remediators.estate.file import EstateFileError, read_estate_file
+    from remediators.report import evaluate_for_report, render_report
+    from remediators.report import write_report as write_html
+
+    options = rule_options(args)
+    if args.estate:
+        try:
+            loaded = read_estate_file(args.estate)
+        except EstateFileError as error:
+            raise UsageError(str(error)) from None
+        report_skipped(loaded.skipped, args.estate, streams.stderr)
+        evaluations, contexts = evaluate_for_report(loaded.estate, options=options)
+        source = args.estate
+    else:
+        source = live_scope(args)
+        live = live_source(clients)
+        ids = [source] if args.workspace else _read_live(lambda: live.workspace_ids(source), source)
+        evaluations, contexts = [], []
+        for workspace_id in ids:
+            estate = _read_workspace_estate(live, workspace_id)
+            evaluated, judged = evaluate_for_report(estate, [workspace_id], options)
+            evaluations += evaluated
+            contexts += judged
+    try:
+        write_html(args.output, render_report(evaluations, contexts, source=source))
+    except OSError as error:
+        raise UsageError(f"cannot write the report to {args.output}: {error}") from None
+    streams.stderr.write(f"wrote the report of {len(evaluations)} workspaces to {args.output}\n")
     return exit_status([f.severity for e in evaluations for f in e.findings], args.fail_on)
 
 
@@ -573,6 +619,7 @@ def run_plan_event(args: argparse.Namespace, streams: Streams, clients: Any) -> 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Streams, Any], int]] = {
     "check": run_check,
+    "report": run_report,
     "export": run_export,
     "lint": run_lint,
     "plan-event": run_plan_event,
