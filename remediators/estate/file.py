@@ -71,11 +71,16 @@ def read_estate_file(path: str | os.PathLike[str]) -> LoadedEstate:
     """Load the estate file at `path` and report the items it skipped or replaced."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig also reads files that PowerShell wrote with a byte order mark.
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise EstateFileError(f"{name}: estate file not found; check the path") from None
     except (OSError, UnicodeDecodeError) as error:
         raise EstateFileError(f"{name}: cannot read the estate file: {error}") from None
+    except IsADirectoryError:
+        raise EstateFileError(f"{name}: is a directory; pass an estate file (JSON)") from None
+    if not text.strip():
+        raise EstateFileError(f"{name}: the estate file is empty; {_SHAPE_HINT}")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -83,7 +88,17 @@ def read_estate_file(path: str | os.PathLike[str]) -> LoadedEstate:
             f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
             f"{_SHAPE_HINT}"
         ) from None
-    return parse_estate(document, name)
+    except RecursionError:
+        raise EstateFileError(
+            f"{name}: the JSON is nested too deeply to read; ARM payloads are never that deep, "
+            "so check how the file was produced"
+        ) from None
+    try:
+        return parse_estate(document, name)
+    except RecursionError:
+        raise EstateFileError(
+            f"{name}: a resource is nested too deeply to read; check how the file was produced"
+        ) from None
 
 
 def parse_estate(document: Any, name: str = "<estate>") -> LoadedEstate:
@@ -116,6 +131,27 @@ def parse_estate(document: Any, name: str = "<estate>") -> LoadedEstate:
     return loaded
 
 
+# Keys with which ARM list responses and Resource Graph results say more pages follow.
+_NEXT_PAGE_KEYS = ("nextLink", "$skipToken", "skipToken", "skip_token")
+
+
+def _reject_partial_page(document: Mapping[str, Any], name: str) -> None:
+    """Raise when the document is one page of a longer result: checking it would miss resources."""
+    for key in _NEXT_PAGE_KEYS:
+        if document.get(key):
+            raise EstateFileError(
+                f"{name}: the file is one page of a longer result ('{key}' is set), so "
+                "resources are missing; export every page (`remediate export`, or `az graph "
+                "query` with --first 1000 and each --skip-token) and check the whole file"
+            )
+    truncated = document.get("resultTruncated")
+    if truncated is True or str(truncated).lower() == "true":
+        raise EstateFileError(
+            f"{name}: Resource Graph truncated this result ('resultTruncated' is true), so "
+            "resources are missing; export every page and check the whole file"
+        )
+
+
 def _resource_items(document: Any, name: str) -> list[Any]:
     if isinstance(document, list):
         return document
@@ -123,6 +159,7 @@ def _resource_items(document: Any, name: str) -> list[Any]:
         raise EstateFileError(
             f"{name}: the top level is a JSON {type(document).__name__}; {_SHAPE_HINT}"
         )
+    _reject_partial_page(document, name)
     for key in _LIST_KEYS:
         if key not in document:
             continue

@@ -80,8 +80,54 @@ def test_arm_list_response(tmp_path: Path) -> None:
     assert kept == body["value"][1]
 
 
+def test_resource_graph_first_page_rejected(tmp_path: Path) -> None:
+    body = response_body("resourcegraph_resources_firstPageQuery_2024-04-01.json")
+
+    with pytest.raises(EstateFileError, match=r"one page of a longer result \('\$skipToken'"):
+        read_estate_file(write(tmp_path, body))
+
+
+def test_resource_graph_truncated_rejected(tmp_path: Path) -> None:
+    body = response_body("resourcegraph_resources_filterQuery_2024-04-01.json")
+    body["resultTruncated"] = "true"
+
+    with pytest.raises(EstateFileError, match="resultTruncated"):
+        read_estate_file(write(tmp_path, body))
+
+
+def test_arm_list_next_link_rejected(tmp_path: Path) -> None:
+    body = {"value": [], "nextLink": "https://management.azure.com/next"}
+
+    with pytest.raises(EstateFileError, match="'nextLink' is set"):
+        read_estate_file(write(tmp_path, body))
+
+
+def test_byte_order_mark_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_text("\ufeff[]", encoding="utf-8")
+
+    assert len(load_estate(path)) == 0
+
+
+def test_empty_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text("  \n", encoding="utf-8")
+
+    with pytest.raises(EstateFileError, match="empty"):
+        read_estate_file(path)
+
+
+def test_deep_nesting_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+    with pytest.raises(EstateFileError, match="nested too deeply"):
+        read_estate_file(path)
+
+
 def test_resource_graph_response_skips_unknown(tmp_path: Path) -> None:
     body = response_body("resourcegraph_resources_firstPageQuery_2024-04-01.json")
+    del body["$skipToken"]
     loaded = read_estate_file(write(tmp_path, body))
     assert len(loaded.estate) == 0
     assert loaded.skipped == 3
