@@ -1,178 +1,247 @@
-"""Run the demo: play the sample events through the Event Grid function, then check the estate.
+"""Run the demo: sample events through the Event Grid function, the queue and the evaluator.
 
-`python -m demo` (or `make demo`) seeds the in-memory ARM of fake_arm/ from demo/estate.json.
-It installs a runtime whose live source reads that fake through the real SDK clients with a
-fake credential. Then it plays every event of demo/events/ through the registered Event Grid
-function, prints what each one did, and ends with `remediate check --estate demo/estate.json`.
-Nothing leaves the process: every ARM request goes to the fake through `transport=`.
+`python -m demo` (or `make demo`, which starts Azurite when none is running) seeds the
+in-memory ARM of fake_arm/ from demo/estate.json. It installs a runtime whose live source reads
+that fake through the real SDK clients with a fake credential, and whose state stores, queue
+and coalescing markers live on Azurite under a fresh prefix per run. Every event of
+demo/events/ goes through the registered Event Grid function. The queued evaluations then go
+through the registered queue-triggered function, and the demo prints the stored findings. It
+ends with `remediate check --estate demo/estate.json`.
+
+No ARM request leaves the process: every one goes to the fake through `transport=`. Storage
+requests go to Azurite on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import re
 import sys
+import uuid
+from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
-import azure.functions as func
-from azure.core.credentials import AccessToken
+from azure.core.exceptions import AzureError
+from rich.console import Console
+from rich.table import Table
 
+from demo import azurite
 from demo.build import SUBSCRIPTION
-from fake_arm import FakeArm, FakeArmTransport
-from remediators import cli, runtime
-from remediators.clients import AzureClients
-from remediators.config import Settings
-from remediators.estate.live import LiveSource
-from remediators.evaluation import Evaluation
-from remediators.output import summary_line
-from remediators.pipeline import EvaluationRequest, InlineDispatcher
+from demo.play import DemoPipeline, EvaluationRun, EventOutcome
+from fake_arm import FakeArm
+from remediators import cli
+from remediators.dispatch import Dispatched
+from remediators.findings import Severity
+from remediators.output import short_resource, subject_of
+from remediators.state import StorageClients, StoredFinding
 
 DEMO = Path(__file__).parent
 ESTATE = DEMO / "estate.json"
 EVENTS = DEMO / "events"
-FUNCTION_NAME = "resource_events"
+# The app's default window is 30 s. The demo's is short, so waiting it out takes 2 s.
+WINDOW_SECONDS = 2
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_NO_AZURITE = 2
 
 
-class FakeCredential:
-    """A credential that returns a fixed token, so no identity endpoint is ever contacted."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("demo-token", 4102444800)
-
-
-class RecordingDispatcher:
-    """Evaluate inline, as the function does without a queue, and keep each evaluation."""
-
-    def __init__(self, inline: InlineDispatcher) -> None:
-        self.inline = inline
-        self.evaluations: list[tuple[EvaluationRequest, Evaluation | None]] = []
-
-    def dispatch(self, requests: Sequence[EvaluationRequest]) -> None:
-        for request in requests:
-            self.evaluations.append((request, self.inline.evaluate(request)))
-
-
-class SkipRecorder(logging.Handler):
-    """Collect the pipeline's log lines about ignored and rejected events."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith(("Ignored event", "Rejected event")):
-            self.lines.append(message)
-
-
-def trigger_event(event: dict[str, Any]) -> func.EventGridEvent:
-    """Build the object the Python worker passes to an Event Grid trigger for `event`.
-
-    For CloudEvents deliveries the worker fills only `id` and `data`.
-    """
-    if "specversion" in event:
-        return func.EventGridEvent(
-            id=event.get("id"),  # type: ignore[arg-type]
-            data=event.get("data"),  # type: ignore[arg-type]
-            topic=None,  # type: ignore[arg-type]
-            subject=None,  # type: ignore[arg-type]
-            event_type=None,  # type: ignore[arg-type]
-            event_time=None,
-            data_version=None,  # type: ignore[arg-type]
-        )
-    return func.EventGridEvent(
-        id=event.get("id"),  # type: ignore[arg-type]
-        data=event.get("data"),  # type: ignore[arg-type]
-        topic=event.get("topic"),  # type: ignore[arg-type]
-        subject=event.get("subject"),  # type: ignore[arg-type]
-        event_type=event.get("eventType"),  # type: ignore[arg-type]
-        event_time=datetime.now(UTC),
-        data_version=event.get("dataVersion"),  # type: ignore[arg-type]
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep this run's Azurite tables, queues and container instead of deleting them",
     )
+    return parser.parse_args(argv)
 
 
-def install_runtime(arm: FakeArm) -> RecordingDispatcher:
-    clients = AzureClients(
-        FakeCredential(), transport=FakeArmTransport(arm), polling_interval=0, retry_total=0
-    )
-    source = LiveSource(clients)
-    settings = Settings(scope_subscriptions=(SUBSCRIPTION,), dry_run=True)
-    dispatcher = RecordingDispatcher(InlineDispatcher(source, settings.rule_options()))
-    runtime.install(runtime.Runtime(settings, source, None, dispatcher))
-    return dispatcher
-
-
-def play_events(dispatcher: RecordingDispatcher, out: Any) -> None:
-    from function_app import app
-
-    # get_functions() logs a warning about HTTP auth levels through the root logger, which
-    # applies to the HTTP functions only.
-    root = logging.getLogger()
-    root_level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        functions = {str(f.get_function_name()): f for f in app.get_functions()}
-    finally:
-        root.setLevel(root_level)
-    trigger = functions[FUNCTION_NAME].get_user_function()
-    recorder = SkipRecorder()
-    # The demo prints its own summary of each evaluation, so the pipeline's per-finding log
-    # lines go only to the recorder.
-    pipeline_logger = logging.getLogger("remediators.pipeline")
-    pipeline_logger.addHandler(recorder)
-    pipeline_logger.setLevel(logging.DEBUG)
-    pipeline_logger.propagate = False
-    try:
-        for path in sorted(EVENTS.glob("*.json")):
-            delivery = json.loads(path.read_text(encoding="utf-8"))
-            for event in delivery if isinstance(delivery, list) else [delivery]:
-                kind = event.get("eventType") or event.get("type") or "?"
-                out.write(f"\n{path.name}\n  {kind.strip()}\n")
-                done, skipped = len(dispatcher.evaluations), len(recorder.lines)
-                trigger(trigger_event(event))
-                for line in recorder.lines[skipped:]:
-                    out.write(f"  -> {shorten_ids(line)}\n")
-                for request, evaluation in dispatcher.evaluations[done:]:
-                    out.write(f"  -> {describe(request, evaluation)}\n")
-    finally:
-        pipeline_logger.removeHandler(recorder)
-        pipeline_logger.propagate = True
-
-
-def describe(request: EvaluationRequest, evaluation: Evaluation | None) -> str:
-    name = request.workspace_id.rsplit("/", 1)[-1]
-    reason = shorten_ids(request.reason)
-    if evaluation is None:
-        return f"workspace {name} no longer exists; skipped ({reason})"
-    counts = summary_line([evaluation], "findings").split(" in ", 1)[0]
-    return f"evaluated {name} because of {reason}: {counts}"
-
-
-def shorten_ids(text: str) -> str:
-    """Replace each ARM id in `text` with its resource name."""
-    return re.sub(r"/subscriptions/\S+/([^/\s]+)", r"\1", text)
-
-
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
     out = sys.stdout
-    arm = FakeArm.from_estate(json.loads(ESTATE.read_text(encoding="utf-8")))
-    out.write(f"Seeded the fake ARM with {len(arm.resources())} resources from {ESTATE.name}.\n")
-    dispatcher = install_runtime(arm)
-    out.write("Playing the sample events through the Event Grid function:\n")
+    # Warnings and errors of the app go to stderr; the demo's own report goes to stdout.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        play_events(dispatcher, out)
-    finally:
-        runtime.install(None)
-    out.write(f"\n{len(arm.requests)} ARM requests, all answered by the fake ARM.\n")
+        connection_string = azurite.connection_string()
+    except azurite.AzuriteUnavailable as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return EXIT_NO_AZURITE
+    try:
+        run_pipeline(StorageClients.from_connection_string(connection_string), args, out)
+    except (AzureError, TimeoutError) as error:
+        print(f"demo: the pipeline failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
     out.write("\n$ remediate check --estate demo/estate.json\n")
     out.flush()
     code = cli.main(["check", "--estate", str(ESTATE)])
     out.write(f"\nremediate check exited {code}: 1 means findings at error severity or worse.\n")
-    return 0
+    return EXIT_OK
+
+
+def run_pipeline(storage: StorageClients, args: argparse.Namespace, out: TextIO) -> None:
+    arm = FakeArm.from_estate(json.loads(ESTATE.read_text(encoding="utf-8")))
+    namespace = f"demo{uuid.uuid4().hex[:10]}"
+    out.write(f"Seeded the fake ARM with {len(arm.resources())} resources from {ESTATE.name}.\n")
+    pipeline = DemoPipeline(
+        arm, storage, namespace=namespace, subscription=SUBSCRIPTION, window_seconds=WINDOW_SECONDS
+    )
+    out.write(
+        f"State on Azurite under the prefix {namespace}: queue {pipeline.stores.queue.name}, "
+        f"tables {namespace}findings, {namespace}watermarks and others.\n"
+    )
+    try:
+        with pipeline.installed():
+            outcomes = play_events(pipeline, out)
+            runs = drain_queue(pipeline, out)
+            print_findings(pipeline, runs, out)
+            print_evaluation_counts(pipeline, outcomes, runs, out)
+        out.write(f"\n{len(arm.requests)} ARM requests, all answered by the fake ARM.\n")
+    finally:
+        if args.keep_state:
+            out.write(f"Kept this run's state on Azurite (prefix {namespace}).\n")
+        else:
+            deleted = pipeline.delete_state()
+            out.write(f"Deleted this run's {deleted} tables, queues and containers on Azurite.\n")
+
+
+def play_events(pipeline: DemoPipeline, out: TextIO) -> list[EventOutcome]:
+    out.write("\nPlaying the sample events through the Event Grid function (resource_events):\n")
+    paths = sorted(EVENTS.glob("*.json"))
+    outcomes: list[EventOutcome] = []
+    for number, outcome in enumerate(pipeline.play(paths), start=1):
+        outcomes.append(outcome)
+        out.write(f"{number:>3}. {describe_event(outcome)}\n")
+        out.flush()
+    return outcomes
+
+
+def describe_event(outcome: EventOutcome) -> str:
+    """Return one line: the event's type and file, then what happened to it."""
+    results = [describe_dispatch(item) for item in outcome.dispatched]
+    results += [
+        f"dropped as older than the last event for {shorten_ids(item.resource_id or '?')} "
+        f"({item.reason})"
+        for item in outcome.dropped
+    ]
+    results += [
+        f"{'rejected' if skip.rejected else 'ignored'}: {shorten_ids(skip.reason)}"
+        for skip in outcome.skips
+    ]
+    if not results:
+        results = ["routed to no workspace"]
+    kind = outcome.event_type.strip().rsplit(".", 1)[-1]
+    return f"{kind} ({outcome.file}): {'; '.join(results)}"
+
+
+def describe_dispatch(item: Dispatched) -> str:
+    name = short_name(item.workspace_id)
+    if not item.enqueued:
+        return f"coalesced into the pending evaluation of {name}"
+    visible = f", hidden until {item.window_end:%H:%M:%S} UTC" if item.window_end else ""
+    return f"enqueued for workspace {name}{visible}"
+
+
+def drain_queue(pipeline: DemoPipeline, out: TextIO) -> list[EvaluationRun]:
+    out.write(
+        f"\nDraining the evaluation queue through the queue function (evaluate_workspace). "
+        f"Each message stays hidden until its {pipeline.window_seconds} s coalescing window "
+        "ends (the app's default window is 30 s), and the demo waits that delay out:\n"
+    )
+    out.flush()
+    runs: list[EvaluationRun] = []
+    for run in pipeline.drain():
+        runs.append(run)
+        out.write(f"  {describe_evaluation(run)}\n")
+        out.flush()
+    if not runs:
+        out.write("  the queue was empty: no event asked for an evaluation\n")
+    return runs
+
+
+def describe_evaluation(run: EvaluationRun) -> str:
+    name = short_name(run.workspace_id)
+    record = run.record
+    if record is None:
+        return f"message {run.message_id}: {name}: no evaluation record was written"
+    details = record.details
+    text = f"evaluation of {name} ({record.result})"
+    severities = details.get("severities")
+    if isinstance(severities, dict):
+        counts = ", ".join(f"{severities.get(s.value, 0)} {s.value}" for s in SEVERITY_ORDER)
+        text += f": {details.get('findings', 0)} findings ({counts})"
+    if "new" in details:
+        text += (
+            f", stored {details['new']} new, {details.get('still_open', 0)} still open, "
+            f"{details.get('resolved', 0)} resolved"
+        )
+    if details.get("detail"):
+        text += f"; {details['detail']}"
+    return text + f"\n    because of {shorten_ids(record.why)}"
+
+
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+def print_findings(pipeline: DemoPipeline, runs: list[EvaluationRun], out: TextIO) -> None:
+    workspace_ids = list(dict.fromkeys(run.workspace_id for run in runs))
+    console = Console(file=out, width=None if out.isatty() else 160, highlight=False)
+    for workspace_id in workspace_ids:
+        stored = pipeline.stores.findings.load(workspace_id, include_resolved=True)
+        console.print()
+        console.print(findings_table(short_name(workspace_id), stored))
+
+
+def print_evaluation_counts(
+    pipeline: DemoPipeline, outcomes: list[EventOutcome], runs: list[EvaluationRun], out: TextIO
+) -> None:
+    """Print the evaluations of each workspace, read from the audit table, beside its events."""
+    routed = Counter(item.workspace_id for outcome in outcomes for item in outcome.dispatched)
+    dropped = sum(len(outcome.dropped) for outcome in outcomes)
+    out.write("\nEvaluations run (from the audit table):\n")
+    total = 0
+    for workspace_id in dict.fromkeys([*routed, *(run.workspace_id for run in runs)]):
+        count = pipeline.evaluation_count(workspace_id)
+        total += count
+        noun = "evaluation" if count == 1 else "evaluations"
+        out.write(
+            f"  {count} {noun} of {short_name(workspace_id)} for the "
+            f"{routed[workspace_id]} events routed to it\n"
+        )
+    out.write(f"  {total} in total; {dropped} more events were dropped as older\n")
+
+
+def findings_table(workspace: str, stored: list[StoredFinding]) -> Table:
+    table = Table(title=f"Stored findings of {workspace} (findings table)", title_justify="left")
+    for column in ("severity", "rule", "resource", "subject", "first seen (UTC)", "state"):
+        table.add_column(column, no_wrap=True)
+    ordered = sorted(
+        stored,
+        key=lambda item: (-item.finding.severity.rank, item.finding.rule, subject_of(item.finding)),
+    )
+    for item in ordered:
+        state = "open" if item.is_open else f"resolved {item.resolved_at:%Y-%m-%d %H:%M:%S}"
+        table.add_row(
+            item.finding.severity.value,
+            item.finding.rule,
+            short_resource(item.finding.resource_id),
+            subject_of(item.finding),
+            f"{item.first_seen:%Y-%m-%d %H:%M:%S}",
+            state,
+        )
+    return table
+
+
+def short_name(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def shorten_ids(text: str) -> str:
+    """Replace each ARM id in `text` with its resource name."""
+    return re.sub(r"/subscriptions/[^\s;,)]+/([^/\s;,)]+)", r"\1", text)
 
 
 if __name__ == "__main__":
