@@ -96,6 +96,8 @@ def lint_file(path: str | os.PathLike[str]) -> LintResult:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise LintInputError(f"{name}: not valid YAML{where}; {_EXPECTED}") from None
+    except RecursionError:
+        raise LintInputError(f"{name}: the YAML is nested too deeply; {_EXPECTED}") from None
     return lint_spec(spec, name)
 
 
