@@ -103,6 +103,8 @@ def normalise(payload: object) -> list[Normalised]:
             payload = json.loads(payload)
         except json.JSONDecodeError as error:
             return [Rejected(None, f"malformed delivery: the body is not JSON ({error})")]
+        except RecursionError:
+            return [Rejected(None, "malformed delivery: the JSON body is nested too deeply")]
     if isinstance(payload, list):
         if not payload:
             return [Rejected(None, "malformed delivery: the event array is empty")]
