@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test lint format docs clean
+.PHONY: setup demo node-check test lint format docs clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -22,8 +22,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-demo: setup
-	$(BIN)/python -m demo
+# The demo keeps its queue and tables on Azurite (127.0.0.1): with-azurite.sh starts Azurite
+# unless one runs, and stops it afterwards. Azurite needs Node.js 20 or later.
+demo: node-check setup
+	scripts/with-azurite.sh $(BIN)/python -m demo || { status=$$?; \
+		echo "make demo: failed with status $$status; if Azurite did not start, run npm ci" \
+			"(Node.js 20 or later) and read .azurite/azurite.log" >&2; \
+		exit $$status; }
+
+node-check:
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+		2>/dev/null || { echo "make: Azurite needs Node.js 20 or later on PATH (found:" \
+			"$$(node --version 2>/dev/null || echo none)); install it, then run npm ci" >&2; \
+		exit 1; }
 
 # Tests marked `azurite` need Azurite on 127.0.0.1: with-azurite.sh starts it unless one runs.
 # pytest exits 5 when it collects no tests; make stops on any non-zero status, so that fails too.

@@ -62,7 +62,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out = sys.stdout
-    # Warnings and errors of the app go to stderr; the demo's own report goes to stdout.
+    # Warnings and errors of the app go to stderr, and the demo's own report goes to stdout.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         connection_string = azurite.connection_string()

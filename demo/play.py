@@ -36,7 +36,8 @@ from remediators.state import AuditRecord, StorageClients
 
 EVENT_FUNCTION = "resource_events"
 QUEUE_FUNCTION = "evaluate_workspace"
-# A requeued message stays hidden for REQUEUE_DELAY_SECONDS; allow one requeue and slack.
+# A requeued message stays hidden for REQUEUE_DELAY_SECONDS, so the drain allows one requeue
+# plus this slack before it times out.
 DRAIN_SLACK_SECONDS = 15
 POLL_SECONDS = 0.25
 
@@ -98,7 +99,7 @@ class SkipRecorder(logging.Handler):
 
 @dataclass
 class EventOutcome:
-    """What one delivered event led to."""
+    """The outcome of one delivered event."""
 
     file: str
     event_type: str
@@ -163,7 +164,7 @@ def delivery_events(path: Path) -> list[dict[str, Any]]:
 
 
 def registered_functions() -> dict[str, Any]:
-    """Return the app's functions by name; `get_functions()` may run only once per process."""
+    """Return the app's functions by name. `get_functions()` may run only once per process."""
     from function_app import app
 
     # get_functions() logs a warning about HTTP auth levels through the root logger, which

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -152,9 +153,15 @@ def test_demo_one_evaluation_stores_findings() -> None:
     assert all(row.split("│")[-2].strip() == "open" for row in rows)
 
 
+def closed_port() -> int:
+    """Return a loopback port that was free a moment ago, so nothing listens on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_demo_without_azurite_names_fix() -> None:
-    # Port 9 (discard) is closed on 127.0.0.1 here, so the demo finds no Azurite.
-    environment = {**os.environ, "AZURITE_QUEUE_PORT": "9"}
+    environment = {**os.environ, "AZURITE_QUEUE_PORT": str(closed_port())}
     result = subprocess.run(
         [sys.executable, "-m", "demo"],
         cwd=DEMO.parent,
