@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TextIO
 
 from remediators import output
+from remediators.estate.models import norm_id
 from remediators.evaluation import Evaluation, evaluate_workspace, report_json
 from remediators.findings import Severity
 from remediators.rules import RuleOptions
@@ -241,7 +242,25 @@ def run_check(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
             ids, streams, args.format, lambda w: _evaluate_live(source, w, options)
         )
     write_report(evaluations, args.format, streams.stdout, extra)
-    return exit_status([f.severity for e in evaluations for f in e.findings], args.fail_on)
+    status = exit_status([f.severity for e in evaluations for f in e.findings], args.fail_on)
+    return max(status, incomplete_status(evaluations, args.fail_on, streams.stderr))
+
+
+def incomplete_status(evaluations: Sequence[Evaluation], fail_on: str, stderr: TextIO) -> int:
+    """Warn about dependencies that could not be read and return 1 unless --fail-on never.
+
+    A workspace whose storage account, registry, key vault, subnet or NSG is missing was not
+    fully checked, so a clean result for it must not pass a CI gate.
+    """
+    incomplete = [e for e in evaluations if e.missing]
+    for evaluation in incomplete:
+        for resource_id in evaluation.missing:
+            stderr.write(
+                f"remediate: warning: {evaluation.workspace_id} references {resource_id}, "
+                "which the estate does not contain, so the checks that need it did not run; "
+                "add it to the estate file (or check that it still exists)\n"
+            )
+    return 1 if incomplete and fail_on != "never" else 0
 
 
 def run_report(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
@@ -511,7 +530,7 @@ def plan_event(args: argparse.Namespace) -> dict[str, Any]:
 
     from remediators.estate.file import EstateFileError, read_estate_file
     from remediators.estate.models import subscription_of
-    from remediators.events import normalise
+    from remediators.events import Rejected, ResourceChange, normalise
     from remediators.routing import DependencyIndex, Router
 
     try:
@@ -528,7 +547,24 @@ def plan_event(args: argparse.Namespace) -> dict[str, Any]:
     else:
         scope = sorted({subscription_of(w) or "" for w in estate.workspace_ids()} - {""})
     items = normalise(delivery)
+    rejected = [item for item in items if isinstance(item, Rejected)]
+    if items and len(rejected) == len(items):
+        reasons = "; ".join(sorted({item.reason for item in rejected}))
+        raise UsageError(
+            f"{args.event_file}: no usable event ({reasons}); pass an Event Grid or CloudEvents "
+            "resource event with a resource id"
+        )
+    if not items:
+        raise UsageError(f"{args.event_file}: the file contains no event")
     routing = Router(DependencyIndex.from_estate(estate), scope=scope).route(items)
+    # Deleted resources are gone: evaluate the estate without them and their children.
+    deleted = [
+        item.resource_id
+        for item in items
+        if isinstance(item, ResourceChange) and item.operation == "delete"
+    ]
+    if deleted:
+        estate = without_resources(estate, deleted)
 
     events = _event_outcomes(items, routing.skipped)
     options = rule_options(args)
@@ -560,6 +596,21 @@ def plan_event(args: argparse.Namespace) -> dict[str, Any]:
         "mode": args.mode,
         "dry_run": True,
     }
+
+
+def without_resources(estate: Any, resource_ids: Sequence[str]) -> Any:
+    """Return a copy of `estate` without the given resources and everything under them."""
+    from remediators.estate.estate import Estate
+
+    prefixes = [norm_id(r) for r in resource_ids]
+
+    def removed(resource_id: str) -> bool:
+        key = norm_id(resource_id)
+        return any(key == p or key.startswith(p + "/") for p in prefixes)
+
+    kept = Estate(p for p in estate.resources() if not removed(str(p.get("id"))))
+    kept.changes = list(estate.changes)
+    return kept
 
 
 def _event_outcomes(items: Sequence[Any], skipped: Sequence[Any]) -> list[dict[str, Any]]:
