@@ -73,12 +73,17 @@ def stale_network(context: WorkspaceContext, options: RuleOptions) -> Iterator[F
 @check("endpoint.network-age-unknown")
 def network_age_unknown(context: WorkspaceContext, options: RuleOptions) -> Iterator[Finding]:
     history = context.history
-    if history.became_private_at is not None or not workspace_is_private(context.workspace):
+    if not workspace_is_private(context.workspace):
         return
     evidence = history.earliest_private_evidence
     for endpoint in context.endpoints:
         created = endpoint.created_at
-        if created is not None and evidence is not None and created >= evidence:
+        if history.became_private_at is not None:
+            # The switch time is known, so only an endpoint without systemData.createdAt
+            # cannot be placed before or after it.
+            if created is not None:
+                continue
+        elif created is not None and evidence is not None and created >= evidence:
             continue
         created_text = created.isoformat() if created else "an unknown time"
         evidence_text = (

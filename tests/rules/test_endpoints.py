@@ -127,3 +127,11 @@ def test_endpoint_payload_with_network_key():
 
 def test_endpoint_payload_without_network_key():
     assert only(findings_of(healthy()), "endpoint.spec.network-keys") == []
+
+
+def test_endpoint_without_created_at_after_known_switch():
+    resources = healthy()
+    del resources["endpoint"]["systemData"]
+    findings = findings_of(resources)
+    assert len(only(findings, "endpoint.network-age-unknown")) == 1
+    assert not only(findings, "endpoint.stale-network")
