@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import (
+    AzureError,
     HttpResponseError,
     ServiceRequestError,
     ServiceResponseError,
@@ -235,3 +236,46 @@ def test_fault_free_has_no_missing(resources: list[dict[str, Any]]) -> None:
     evaluation = evaluate(FakeArm(resources))
     assert evaluation.missing == []
     assert VNET not in evaluation.missing
+
+
+# Concurrency: one shared AzureClients, many evaluations at once ------------------------------
+
+WORKERS = 8
+
+
+def test_concurrent_evaluations_under_faults(
+    resources: list[dict[str, Any]], baseline: str, tally: Counter[str]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    arm = FakeArm(resources)
+    faults = [
+        arm.inject_fault("GET", STORAGE_GET, status=503, times=WORKERS),
+        arm.inject_fault("GET", NETWORK_GET, raise_error="connection", times=WORKERS),
+        arm.inject_fault("POST", GRAPH, status=429, headers={"Retry-After": "1"}, times=WORKERS),
+    ]
+    source = live_source(arm)
+
+    def evaluate_once(_: int) -> str:
+        # Faults are shared, so one evaluation may meet more than its retries absorb: it must
+        # then raise, never return a report that differs from the fault-free one.
+        try:
+            estate = source.workspace_estate(WORKSPACE)
+        except AzureError as error:
+            return type(error).__name__
+        return report(evaluate_workspace(estate, WORKSPACE))
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        outcomes = list(pool.map(evaluate_once, range(WORKERS * 4)))
+    tally["fault: concurrent"] += sum(f.hits for f in faults)
+    reports = [o for o in outcomes if o.startswith("{")]
+    errors = set(outcomes) - set(reports)
+    # A reader that exhausts its retries on Resource Graph gets the unknown-history result.
+    outage = FakeArm(resources)
+    outage.inject_fault("POST", GRAPH, status=503, times=None)
+    graph_outage = report(evaluate(outage))
+    assert reports
+    assert set(reports) <= {baseline, graph_outage}
+    assert errors <= {"ServiceRequestError", "HttpResponseError"}
+    assert [f.hits for f in faults] == [WORKERS] * 3
+    assert arm_writes(arm) == []
