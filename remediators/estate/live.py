@@ -14,6 +14,11 @@ already known makes possible, so the critical path stays short:
 A private endpoint found in round 3 adds a round for its zone groups and virtual network,
 and one more for that subnet's NSG and route table (five at most).
 
+`SweepCollector` (`LiveSource.scope_estates`) reads every workspace of a subscription or
+resource group at once: one list per resource type for the whole subscription, then per
+workspace only what no subscription-wide list offers (computes, batch endpoints and their
+deployments), so a sweep costs a few requests per workspace instead of twenty.
+
 Payloads stay raw ARM JSON: single GETs go through the SDK's `cls=` hook, which hands over
 the response body, and list items of the TypeSpec-generated clients (azure-mgmt-network 33,
 azure-mgmt-storage 25) are `MutableMapping` models whose `as_dict()` returns the wire JSON
@@ -36,6 +41,13 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
 from remediators.clients import AzureClients
+from remediators.estate.estate import KEY_VAULT as KEY_VAULT_TYPE
+from remediators.estate.estate import NSG as NSG_TYPE
+from remediators.estate.estate import PRIVATE_ENDPOINT as PRIVATE_ENDPOINT_TYPE
+from remediators.estate.estate import REGISTRY as REGISTRY_TYPE
+from remediators.estate.estate import ROUTE_TABLE as ROUTE_TABLE_TYPE
+from remediators.estate.estate import STORAGE_ACCOUNT as STORAGE_ACCOUNT_TYPE
+from remediators.estate.estate import VIRTUAL_NETWORK as VIRTUAL_NETWORK_TYPE
 from remediators.estate.estate import Estate
 from remediators.estate.models import (
     Compute,
@@ -45,12 +57,14 @@ from remediators.estate.models import (
     Workspace,
     as_dict,
     as_list,
+    as_text,
     last_segment,
     norm_id,
     parent_id,
     resource_group_of,
     subscription_of,
 )
+from remediators.rules.dns_zones import AZURE_CLOUD, required_zones
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +168,10 @@ class LiveSource:
             exported.changes.extend(estate.changes)
         return exported
 
+    def scope_estates(self, scope: str) -> dict[str, Estate]:
+        """Return the estate of every workspace in `scope`, read with shared list requests."""
+        return SweepCollector(self, max_workers=self.max_workers).collect(scope)
+
     # Rounds ------------------------------------------------------------------------------
 
     def _first_round(self, state: _Collection) -> list[Fetch]:
@@ -247,8 +265,12 @@ class LiveSource:
         by_network: dict[str, list[str]] = {}
         for subnet_id in subnet_ids:
             network_id = parent_id(subnet_id)
-            if norm_id(network_id) not in state.networks:
-                by_network.setdefault(network_id, []).append(subnet_id)
+            if norm_id(network_id) in state.networks:
+                continue
+            # Several computes and private endpoints often share one subnet: read it once.
+            subnets = by_network.setdefault(network_id, [])
+            if norm_id(subnet_id) not in map(norm_id, subnets):
+                subnets.append(subnet_id)
         fetches: list[Fetch] = []
         for network_id, subnets in by_network.items():
             state.networks[norm_id(network_id)] = None
@@ -520,3 +542,374 @@ def _or_empty(read: Callable[[], list[Json]]) -> list[Json]:
         return read()
     except ResourceNotFoundError:
         return []
+
+
+# Sweep ------------------------------------------------------------------------------------
+
+# Subscription-wide lists a sweep reads once, by the estate type of their items.
+_LISTED_TYPES = {
+    "storage accounts": STORAGE_ACCOUNT_TYPE,
+    "registries": REGISTRY_TYPE,
+    "key vaults": KEY_VAULT_TYPE,
+    "private endpoints": PRIVATE_ENDPOINT_TYPE,
+    "virtual networks": VIRTUAL_NETWORK_TYPE,
+    "network security groups": NSG_TYPE,
+    "route tables": ROUTE_TABLE_TYPE,
+}
+# Name of the zone group a sweep derives from A records (see `SweepCollector`).
+DERIVED_ZONE_GROUP = "from-a-records"
+# Resource Graph caps a query's length; this many ids keep a `resourcechanges` query short.
+_CHANGE_QUERY_IDS = 50
+
+
+@dataclass
+class _Shared:
+    """What a sweep has read once for every workspace of its scope."""
+
+    subscription: str
+    workspaces: list[Json] = field(default_factory=list)
+    listed: dict[str, dict[str, Json]] = field(default_factory=dict)
+    zones: list[Json] = field(default_factory=list)
+    # Zone name -> IP address -> record names, from the A records of each zone.
+    records: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    changes: dict[str, list[Json]] = field(default_factory=dict)
+    # Lowercased target id -> the private endpoints that connect to it, built on first use.
+    by_target: dict[str, dict[str, Json]] | None = None
+
+    def get(self, resource_id: str) -> Json | None:
+        for payloads in self.listed.values():
+            found = payloads.get(norm_id(resource_id))
+            if found is not None:
+                return found
+        return None
+
+    def is_listed(self, resource_id: str | None) -> bool:
+        """Whether `resource_id` lies in the swept subscription, so a list would show it."""
+        return bool(resource_id) and (subscription_of(resource_id or "") or "").lower() == (
+            self.subscription.lower()
+        )
+
+
+class SweepCollector:
+    """Collect every workspace of a subscription or resource group with shared reads.
+
+    Each resource type with a subscription-wide list is listed once (workspaces, storage
+    accounts, registries, key vaults, private endpoints, virtual networks with their subnets,
+    NSGs, route tables, private DNS zones), and one Resource Graph query covers the change
+    records of 50 workspaces. Per workspace only what has no such list is read: its computes,
+    its batch endpoints and each endpoint's deployments. Dependencies in other subscriptions
+    are read one by one, as `LiveSource` does.
+
+    DNS is checked per zone where that takes fewer requests than per private endpoint: the
+    A records of each private DNS zone the endpoints need are listed, and an endpoint with
+    a record for one of its addresses in every zone its groups need gets a zone group named
+    `from-a-records` built from them (ARM writes those records for a zone group; the group
+    itself has no list across endpoints). Every other endpoint's zone groups are read.
+
+    NOTE: an endpoint whose records were written by hand, without a zone group, passes here
+    and fails the per-workspace check ("has no DNS zone group"). An endpoint whose address
+    ARM does not report (no customDnsConfigs or ipConfigurations) is never judged by records.
+    """
+
+    def __init__(
+        self, source: LiveSource, *, max_workers: int = 16, cloud: str = AZURE_CLOUD
+    ) -> None:
+        self.source = source
+        self.clients = source.clients
+        self.max_workers = max_workers
+        self.cloud = cloud
+        self.rounds = 0
+
+    def collect(self, scope: str) -> dict[str, Estate]:
+        """Return the estate of every workspace in `scope`, keyed by workspace id."""
+        subscription = subscription_of(scope)
+        if not subscription:
+            raise ValueError(
+                f"scope {scope!r} is not a subscription or resource group id; expected "
+                "/subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>"
+            )
+        shared = _Shared(subscription)
+        with ThreadPoolExecutor(max_workers=self.max_workers) as pool:
+            self._run(pool, self._list_fetches(shared, resource_group_of(scope)))
+            states = [self._seeded(shared, w) for w in shared.workspaces]
+            self._run(pool, self._workspace_fetches(shared, states))
+            for state in states:
+                self._attach(shared, state)
+            while fetches := self._next_fetches(shared, states):
+                self._run(pool, fetches)
+        logger.info(
+            "swept %d workspaces in %d rounds",
+            len(states),
+            self.rounds,
+            extra={"scope": scope},
+        )
+        return {s.workspace_id: self.source._estate(s) for s in states}
+
+    def _next_fetches(self, shared: _Shared, states: list[_Collection]) -> list[Fetch]:
+        """What `LiveSource` still has to read per workspace: deployments, zone groups the
+        records did not cover, and anything in another subscription."""
+        fetches: list[Fetch] = []
+        for state in states:
+            # A dependency read from another subscription can name listed endpoints.
+            for key, payload in self._relevant_endpoints(shared, state).items():
+                state.private_endpoints.setdefault(key, payload)
+            fetches += self.source._next_round(state)
+        return fetches
+
+    def _run(self, pool: ThreadPoolExecutor, fetches: list[Fetch]) -> None:
+        if fetches:
+            self.rounds += 1
+            # As in `workspace_estate`: the active time budget applies in the workers too.
+            contexts = [contextvars.copy_context() for _ in fetches]
+            for _ in pool.map(_run_in, contexts, fetches):
+                pass
+
+    # Round 1: one list per resource type ---------------------------------------------------
+
+    def _list_fetches(self, shared: _Shared, resource_group: str | None) -> list[Fetch]:
+        subscription = shared.subscription
+        network = self.clients.network(subscription)
+        listers: dict[str, Callable[[], Iterable[Any]]] = {
+            "storage accounts": self.clients.storage(subscription).storage_accounts.list,
+            "registries": self.clients.container_registry(subscription).registries.list,
+            "key vaults": self.clients.key_vault(subscription).vaults.list_by_subscription,
+            "private endpoints": network.private_endpoints.list_by_subscription,
+            "virtual networks": network.virtual_networks.list_all,
+            "network security groups": network.network_security_groups.list_all,
+            "route tables": network.route_tables.list_all,
+        }
+        fetches: list[Fetch] = [
+            (f"{label} of {subscription}", partial(self._read_list, shared, label, lister))
+            for label, lister in listers.items()
+        ]
+        ml = self.clients.machine_learning(subscription)
+
+        def read_workspaces() -> None:
+            shared.workspaces = list(ml.list_workspaces(resource_group))
+
+        def read_zones() -> None:
+            zones = self.clients.private_dns(subscription).private_zones.list()
+            shared.zones = [raw_item(z) for z in zones]
+
+        fetches.append((f"workspaces of {subscription}", read_workspaces))
+        fetches.append((f"private DNS zones of {subscription}", read_zones))
+        return fetches
+
+    def _read_list(self, shared: _Shared, label: str, lister: Callable[[], Iterable[Any]]) -> None:
+        payloads: dict[str, Json] = {}
+        for item in lister():
+            payload = raw_item(item)
+            payload.setdefault("type", _LISTED_TYPES[label])
+            payloads[norm_id(str(payload.get("id")))] = payload
+        shared.listed[label] = payloads
+
+    # Seeding each workspace from the lists -------------------------------------------------
+
+    def _seeded(self, shared: _Shared, workspace: Json) -> _Collection:
+        state = _Collection(str(workspace["id"]), workspace=workspace)
+        state.listed_subscriptions.add(shared.subscription.lower())
+        for resource_id in self.source._targets(state)[1:]:
+            if shared.is_listed(resource_id):
+                state.dependencies[norm_id(resource_id)] = shared.get(resource_id)
+        return state
+
+    def _relevant_endpoints(self, shared: _Shared, state: _Collection) -> dict[str, Json]:
+        endpoints = shared.listed.get("private endpoints", {})
+        targets = {norm_id(t) for t in self.source._targets(state)}
+        relevant = {}
+        for key in map(norm_id, self.source._named_private_endpoints(state)):
+            if key in endpoints:
+                relevant[key] = endpoints[key]
+        for key, payload in self._by_target(shared).items():
+            if key in targets:
+                relevant.update(payload)
+        return relevant
+
+    def _by_target(self, shared: _Shared) -> dict[str, dict[str, Json]]:
+        """Private endpoints of the subscription keyed by the lowercased ids they target."""
+        if shared.by_target is not None:
+            return shared.by_target
+        index: dict[str, dict[str, Json]] = {}
+        for key, payload in shared.listed.get("private endpoints", {}).items():
+            for connection in PrivateEndpoint.from_arm(payload).connections:
+                if connection.private_link_service_id:
+                    target = norm_id(connection.private_link_service_id)
+                    index.setdefault(target, {})[key] = payload
+        shared.by_target = index
+        return index
+
+    # Round 2: per-workspace lists, change records, zone records ----------------------------
+
+    def _workspace_fetches(self, shared: _Shared, states: list[_Collection]) -> list[Fetch]:
+        fetches: list[Fetch] = []
+        for state in states:
+            state.private_endpoints.update(self._relevant_endpoints(shared, state))
+            subscription, _, name = _parts(state.workspace_id)
+            ml = self.clients.machine_learning(subscription)
+            fetches.append(
+                (f"computes of {name}", partial(self._read_children, state, "computes", ml))
+            )
+            fetches.append(
+                (f"endpoints of {name}", partial(self._read_children, state, "endpoints", ml))
+            )
+        ids = [s.workspace_id for s in states]
+        for start in range(0, len(ids), _CHANGE_QUERY_IDS):
+            chunk = ids[start : start + _CHANGE_QUERY_IDS]
+            read = partial(self._read_changes, shared, chunk)
+            fetches.append((f"changes of {len(chunk)} workspaces", read))
+        fetches += self._record_fetches(shared, states)
+        return fetches
+
+    @staticmethod
+    def _read_children(state: _Collection, kind: str, ml: Any) -> None:
+        _, group, name = _parts(state.workspace_id)
+        if kind == "computes":
+            state.computes = _or_empty(lambda: list(ml.list_computes(group, name)))
+        else:
+            state.endpoints = _or_empty(lambda: list(ml.list_batch_endpoints(group, name)))
+
+    def _read_changes(self, shared: _Shared, workspace_ids: list[str]) -> None:
+        quoted = ", ".join(_kql_string(w) for w in workspace_ids)
+        query = (
+            f"resourcechanges | where properties.targetResourceId in~ ({quoted}) "
+            "| order by properties.changeAttributes.timestamp desc"
+        )
+        try:
+            rows = _graph_rows(self.clients, shared.subscription, query)
+        except AzureError as error:
+            # As for one workspace: without change records the history is unknown.
+            logger.warning(
+                "reading Resource Graph change records of %d workspaces failed, so their "
+                "network history is unknown: %s",
+                len(workspace_ids),
+                _first_line(error),
+            )
+            return
+        for row in rows:
+            target = norm_id(str(as_dict(row.get("properties")).get("targetResourceId") or ""))
+            shared.changes.setdefault(target, []).append(row)
+
+    def _needed_zones(self, endpoints: Iterable[Json]) -> dict[str, list[str]]:
+        """Return, per endpoint key, the zone names its connection groups need."""
+        needed: dict[str, list[str]] = {}
+        for payload in endpoints:
+            zones: list[str] = []
+            for connection in PrivateEndpoint.from_arm(payload).connections:
+                for group in connection.group_ids:
+                    zones += [z for z in required_zones(group, self.cloud) if z not in zones]
+            needed[norm_id(str(payload.get("id")))] = zones
+        return needed
+
+    def _record_fetches(self, shared: _Shared, states: list[_Collection]) -> list[Fetch]:
+        endpoints: dict[str, Json] = {}
+        for state in states:
+            endpoints.update({k: v for k, v in state.private_endpoints.items() if v})
+        zone_names = {z for zones in self._needed_zones(endpoints.values()).values() for z in zones}
+        by_name: dict[str, list[str]] = {}
+        for zone in shared.zones:
+            by_name.setdefault(str(zone.get("name")).lower(), []).append(str(zone.get("id")))
+        # A zone name held by two zones (two hubs) cannot say which one an endpoint uses.
+        usable = {n: ids[0] for n, ids in by_name.items() if n in zone_names and len(ids) == 1}
+        if not usable or len(usable) >= len(endpoints):
+            return []
+        return [
+            (f"A records of {name}", partial(self._read_records, shared, name, zone_id))
+            for name, zone_id in usable.items()
+        ]
+
+    def _read_records(self, shared: _Shared, zone_name: str, zone_id: str) -> None:
+        subscription, group, name = _parts(zone_id)
+        client = self.clients.private_dns(subscription)
+        addresses: dict[str, set[str]] = {}
+        for item in client.record_sets.list_by_type(group, name, "A"):
+            record = raw_item(item)
+            properties = as_dict(record.get("properties"))
+            for entry in as_list(properties.get("aRecords")):
+                address = as_text(as_dict(entry).get("ipv4Address"))
+                if address:
+                    addresses.setdefault(address, set()).add(str(record.get("name")))
+        shared.records[zone_name] = addresses
+
+    # Between rounds: networks, security and zone groups from the lists ---------------------
+
+    def _attach(self, shared: _Shared, state: _Collection) -> None:
+        state.changes = list(shared.changes.get(norm_id(state.workspace_id), []))
+        relevant = self.source._relevant_private_endpoints(state)
+        subnet_ids = [c.subnet_id for c in map(Compute.from_arm, state.computes) if c.subnet_id]
+        subnet_ids += [
+            s for s in (PrivateEndpoint.from_arm(p).subnet_id for p in relevant.values()) if s
+        ]
+        for subnet_id in subnet_ids:
+            network_id = parent_id(subnet_id)
+            if not shared.is_listed(network_id) or norm_id(network_id) in state.networks:
+                continue
+            network = shared.get(network_id)
+            state.networks[norm_id(network_id)] = network
+            for subnet in as_list(as_dict((network or {}).get("properties")).get("subnets")):
+                subnet = as_dict(subnet)
+                if subnet.get("id"):
+                    state.subnets[norm_id(subnet["id"])] = {"type": SUBNET_TYPE, **subnet}
+        for payload in state.subnets.values():
+            subnet = Subnet.from_arm(payload or {})
+            for resource_id in (subnet.network_security_group_id, subnet.route_table_id):
+                if resource_id and shared.is_listed(resource_id):
+                    state.security[norm_id(resource_id)] = shared.get(resource_id)
+        needed = self._needed_zones(relevant.values())
+        for key, payload in relevant.items():
+            group = self._derived_zone_group(shared, payload, needed.get(key, []))
+            if group is not None:
+                state.zone_groups[key] = [group]
+
+    def _derived_zone_group(self, shared: _Shared, endpoint: Json, zones: list[str]) -> Json | None:
+        """Build the endpoint's zone group from A records, or None when they do not cover it."""
+        if not zones or any(z not in shared.records for z in zones):
+            return None
+        addresses = _addresses(endpoint)
+        if not addresses or any(not addresses & shared.records[z].keys() for z in zones):
+            return None
+        zone_ids = {str(z.get("name")).lower(): str(z.get("id")) for z in shared.zones}
+        endpoint_id = str(endpoint.get("id"))
+        return {
+            "id": f"{endpoint_id}/privateDnsZoneGroups/{DERIVED_ZONE_GROUP}",
+            "name": DERIVED_ZONE_GROUP,
+            "type": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+            "properties": {
+                "privateDnsZoneConfigs": [
+                    {"name": zone, "properties": {"privateDnsZoneId": zone_ids[zone]}}
+                    for zone in zones
+                ],
+            },
+        }
+
+
+def _addresses(endpoint: Json) -> set[str]:
+    """The private IP addresses ARM reports on a private endpoint."""
+    properties = as_dict(endpoint.get("properties"))
+    found: set[str] = set()
+    for config in as_list(properties.get("customDnsConfigs")):
+        found.update(str(a) for a in as_list(as_dict(config).get("ipAddresses")) if a)
+    for config in as_list(properties.get("ipConfigurations")):
+        address = as_text(as_dict(as_dict(config).get("properties")).get("privateIPAddress"))
+        if address:
+            found.add(address)
+    return found
+
+
+def _kql_string(value: str) -> str:
+    """Quote `value` as a KQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _graph_rows(clients: AzureClients, subscription: str, query: str) -> list[Json]:
+    """Run a Resource Graph query over one subscription and return every row of every page."""
+    graph = clients.resource_graph()
+    rows: list[Json] = []
+    skip_token = None
+    while True:
+        options = QueryRequestOptions(result_format="objectArray", skip_token=skip_token)
+        request = QueryRequest(subscriptions=[subscription], query=query, options=options)
+        page = _raw_get(graph.resources, request)
+        rows += [dict(row) for row in as_list(page.get("data"))]
+        skip_token = page.get("$skipToken")
+        if not skip_token:
+            return rows

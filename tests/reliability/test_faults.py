@@ -279,3 +279,11 @@ def test_concurrent_evaluations_under_faults(
     assert errors <= {"ServiceRequestError", "HttpResponseError"}
     assert [f.hits for f in faults] == [WORKERS] * 3
     assert arm_writes(arm) == []
+
+
+def test_deleted_network_reads_subnet_once(resources: list[dict[str, Any]]) -> None:
+    # The compute and four private endpoints share one subnet.
+    arm = FakeArm(resources)
+    arm.inject_fault("GET", NETWORK_GET, status=404, code="ResourceNotFound")
+    live_source(arm).workspace_estate(WORKSPACE)
+    assert arm.count("GET", r"/subnets/subnet1\?") == 1
