@@ -1,9 +1,11 @@
 """Map resource changes to the workspaces whose evaluation they affect.
 
 A change to the workspace or one of its children maps to that workspace by id. A change to a
-shared dependency (storage, registry, key vault, private endpoint, network) maps through a
-`DependencyIndex` of what each workspace is known to use, so a deleted resource, whose event
-has no body, still finds its dependants.
+shared dependency (storage, registry, key vault, private endpoint, network, private DNS zone)
+maps through a `DependencyIndex` of what each workspace is known to use, so a deleted
+resource, whose event has no body, still finds its dependants. A change to a child that the
+rules read through its parent (an NSG security rule, a route, a zone's virtual network link)
+routes as a change of that parent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from remediators.events import (
 logger = logging.getLogger(__name__)
 
 OUTBOUND_RULE = "microsoft.machinelearningservices/workspaces/outboundrules"
+SECURITY_RULE = "microsoft.network/networksecuritygroups/securityrules"
+ROUTE = "microsoft.network/routetables/routes"
+DNS_ZONE_LINK = "microsoft.network/privatednszones/virtualnetworklinks"
+# Zone groups write A records, so other record types in a privatelink zone are not routed.
+DNS_A_RECORD = "microsoft.network/privatednszones/a"
 
 # Workspace children, with how many type/name levels up their workspace is.
 _WORKSPACE_CHILDREN: dict[str, int] = {
@@ -38,14 +45,20 @@ _WORKSPACE_CHILDREN: dict[str, int] = {
     types.BATCH_DEPLOYMENT: 2,
 }
 
-# Child resources judged as their parent, so a connection or zone group change counts as a
-# change of the storage account, registry, vault or private endpoint it belongs to.
+# Child resources judged as their parent, one type/name level up. The rules read NSG rules,
+# routes and connections from the parent's payload, so `az network nsg rule create` or a
+# connection approval counts as a change of the NSG or storage account it belongs to.
+# Other children of handled types (vault secrets, storage containers) change no finding.
 _JUDGED_AS_PARENT: frozenset[str] = frozenset(
     {
         types.STORAGE_PE_CONNECTION,
         types.REGISTRY_PE_CONNECTION,
         types.KEY_VAULT_PE_CONNECTION,
         types.DNS_ZONE_GROUP,
+        SECURITY_RULE,
+        ROUTE,
+        DNS_ZONE_LINK,
+        DNS_A_RECORD,
     }
 )
 
@@ -60,6 +73,7 @@ _DEPENDENCY_TYPES: tuple[str, ...] = (
     types.NSG,
     types.ROUTE_TABLE,
     types.NAT_GATEWAY,
+    types.PRIVATE_DNS_ZONE,
 )
 
 # The exact ARM types (lowercased) the router handles. The Event Grid subscription filters on
@@ -134,6 +148,8 @@ def dependencies_of(context: WorkspaceContext) -> list[str]:
     for endpoint in context.private_endpoints.values():
         ids.append(endpoint.id)
         ids.append(endpoint.subnet_id)
+        for group in endpoint.dns_zone_groups:
+            ids += group.zone_ids
     ids += [compute.subnet_id for compute in context.computes]
     for subnet in context.subnets.values():
         ids += [
@@ -202,15 +218,18 @@ class Router:
             )
         kind = change.resource_type
         resource_id = change.resource_id
+        child = ""
         if kind in _JUDGED_AS_PARENT:
-            resource_id, kind = parent_id(resource_id), resource_type_of(parent_id(resource_id))
+            child = f"{_child_path(resource_id)} {change.operation} in "
+            resource_id = parent_id(resource_id)
+            kind = resource_type_of(resource_id)
         if kind == types.WORKSPACE:
             return [Target(resource_id, f"workspace {change.operation}")]
         if kind in _WORKSPACE_CHILDREN:
             workspace_id = parent_id(resource_id, _WORKSPACE_CHILDREN[kind])
             return [Target(workspace_id, f"{_short(kind)} {change.operation}: {resource_id}")]
         if kind in _DEPENDENCY_TYPES:
-            return self._dependants(change, resource_id, kind)
+            return self._dependants(change, resource_id, kind, child)
         return Ignored(change.event_id, f"resource type {kind} affects no rule", change.resource_id)
 
     def route(self, items: Iterable[Normalised]) -> RoutingResult:
@@ -251,10 +270,11 @@ class Router:
         return result
 
     def _dependants(
-        self, change: ResourceChange, resource_id: str, kind: str
+        self, change: ResourceChange, resource_id: str, kind: str, child: str = ""
     ) -> list[Target] | Ignored:
+        """Return the workspaces that use `resource_id`; `child` prefixes a child's reason."""
         found = set(self.index.dependants(resource_id)) if self.index is not None else set()
-        if kind == types.PRIVATE_ENDPOINT:
+        if kind == types.PRIVATE_ENDPOINT and not child:
             for target_id in _private_endpoint_targets(change.body):
                 target_kind = resource_type_of(target_id)
                 if target_kind == types.WORKSPACE:
@@ -270,7 +290,10 @@ class Router:
                 f"no known workspace in scope uses {_short(kind)} {resource_id}",
                 change.resource_id,
             )
-        reason = f"{_short(kind)} {change.operation}: {resource_id}"
+        if child:
+            reason = f"{child}{_short(kind)} {resource_id}"
+        else:
+            reason = f"{_short(kind)} {change.operation}: {resource_id}"
         return [Target(workspace_id, reason) for workspace_id in in_scope]
 
     def _in_scope(self, workspace_id: str) -> bool:
@@ -296,3 +319,8 @@ def _private_endpoint_targets(body: Mapping[str, Any] | None) -> list[str]:
 
 def _short(kind: str) -> str:
     return kind.rsplit("/", 1)[-1]
+
+
+def _child_path(resource_id: str) -> str:
+    """Return the last type/name pair of a child id as ARM spells it, such as `routes/default`."""
+    return "/".join(resource_id.rstrip("/").split("/")[-2:])

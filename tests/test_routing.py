@@ -8,9 +8,15 @@ from typing import Any
 import pytest
 
 from remediators.estate import estate as types
-from remediators.estate.estate import build_context
+from remediators.estate.estate import Estate, build_context
 from remediators.events import Ignored, Rejected, ResourceChange, normalise
-from remediators.routing import HANDLED_RESOURCE_TYPES, DependencyIndex, Router, Target
+from remediators.routing import (
+    _JUDGED_AS_PARENT,
+    HANDLED_RESOURCE_TYPES,
+    DependencyIndex,
+    Router,
+    Target,
+)
 from tests.functions import estates
 from tests.functions.estates import (
     COMPUTE,
@@ -22,6 +28,7 @@ from tests.functions.estates import (
     OTHER_STORAGE,
     OTHER_SUBSCRIPTION,
     PE_SUBNET,
+    PROVIDERS,
     REGISTRY,
     ROUTE_TABLE,
     STORAGE,
@@ -34,6 +41,12 @@ from tests.functions.estates import (
     WS_C,
     build_estate,
 )
+
+DNS_GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/dns-rg/providers"
+API_ZONE = f"{DNS_GROUP}/Microsoft.Network/privateDnsZones/privatelink.api.azureml.ms"
+NOTEBOOK_ZONE = f"{DNS_GROUP}/Microsoft.Network/privateDnsZones/privatelink.notebooks.azure.net"
+BLOB_ZONE = f"{DNS_GROUP}/Microsoft.Network/privateDnsZones/privatelink.blob.core.windows.net"
+WS_C_PE = f"{PROVIDERS}/Microsoft.Network/privateEndpoints/ws-c-pe"
 
 
 def change(
@@ -55,9 +68,38 @@ def change(
     )
 
 
+def zone_group(endpoint_id: str, *zone_ids: str) -> dict[str, Any]:
+    configs = [
+        {"name": zone_id.rsplit("/", 1)[-1], "properties": {"privateDnsZoneId": zone_id}}
+        for zone_id in zone_ids
+    ]
+    return estates.resource(
+        f"{endpoint_id}/privateDnsZoneGroups/default",
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        privateDnsZoneConfigs=configs,
+    )
+
+
+def zoned_estate() -> Estate:
+    """Build the test estate with DNS zone groups on two workspaces' private endpoints.
+
+    ws-a's zone group uses the API and notebook zones; ws-c's own endpoint uses the API zone.
+    """
+    estate = build_estate()
+    estate.add(zone_group(WS_A_PE, API_ZONE, NOTEBOOK_ZONE))
+    estate.add(estates.private_endpoint(WS_C_PE, WS_C, "amlworkspace", PE_SUBNET))
+    estate.add(zone_group(WS_C_PE, API_ZONE))
+    return estate
+
+
 @pytest.fixture
 def router() -> Router:
     return Router(DependencyIndex.from_estate(build_estate()), scope=[SUBSCRIPTION])
+
+
+@pytest.fixture
+def zoned_router() -> Router:
+    return Router(DependencyIndex.from_estate(zoned_estate()), scope=[SUBSCRIPTION])
 
 
 def workspaces(outcome: list[Target] | Ignored | Rejected) -> list[str]:
@@ -73,6 +115,22 @@ def test_handled_types_lowercase() -> None:
 def test_handled_types_cover_dependencies() -> None:
     for kind in (types.STORAGE_ACCOUNT, types.SUBNET, types.NAT_GATEWAY, types.DNS_ZONE_GROUP):
         assert kind in HANDLED_RESOURCE_TYPES
+
+
+def test_handled_types_include_children() -> None:
+    for kind in (
+        "microsoft.network/networksecuritygroups/securityrules",
+        "microsoft.network/routetables/routes",
+        "microsoft.network/privatednszones",
+        "microsoft.network/privatednszones/virtualnetworklinks",
+        "microsoft.network/privatednszones/a",
+    ):
+        assert kind in HANDLED_RESOURCE_TYPES
+
+
+def test_children_have_handled_parents() -> None:
+    for kind in _JUDGED_AS_PARENT:
+        assert kind.rsplit("/", 1)[0] in HANDLED_RESOURCE_TYPES, kind
 
 
 def test_workspace_itself(router: Router) -> None:
@@ -127,6 +185,151 @@ def test_registry_and_vault(router: Router, resource_id: str) -> None:
 )
 def test_network_dependencies(router: Router, resource_id: str) -> None:
     assert workspaces(router.targets(change(resource_id))) == [WS_A]
+
+
+@pytest.mark.parametrize("operation", ["write", "delete"])
+@pytest.mark.parametrize(
+    ("child", "reason"),
+    [
+        (
+            f"{NSG}/securityRules/deny-internet-outbound",
+            f"securityRules/deny-internet-outbound {{}} in networksecuritygroups {NSG}",
+        ),
+        (f"{ROUTE_TABLE}/routes/default", f"routes/default {{}} in routetables {ROUTE_TABLE}"),
+        (
+            f"{WS_A_PE}/privateDnsZoneGroups/default",
+            f"privateDnsZoneGroups/default {{}} in privateendpoints {WS_A_PE}",
+        ),
+    ],
+)
+def test_network_child_routes_as_parent(
+    router: Router, child: str, reason: str, operation: str
+) -> None:
+    outcome = router.targets(change(child, operation=operation))
+    assert workspaces(outcome) == [WS_A]
+    assert isinstance(outcome, list)
+    assert outcome[0].reason == reason.format(operation)
+
+
+@pytest.mark.parametrize(
+    ("connection", "parent", "expected"),
+    [
+        (f"{STORAGE}/privateEndpointConnections/pe-blob", STORAGE, [WS_A, WS_B]),
+        (f"{OTHER_STORAGE}/privateEndpointConnections/pe-blob", OTHER_STORAGE, [WS_C]),
+        (f"{REGISTRY}/privateEndpointConnections/pe-acr", REGISTRY, [WS_A, WS_B, WS_C]),
+        (f"{VAULT}/privateEndpointConnections/pe-kv", VAULT, [WS_A, WS_B, WS_C]),
+    ],
+)
+def test_connection_routes_as_parent(
+    router: Router, connection: str, parent: str, expected: list[str]
+) -> None:
+    outcome = router.targets(change(connection, operation="delete"))
+    assert workspaces(outcome) == expected
+    assert isinstance(outcome, list)
+    assert all(t.reason.endswith(f" {parent}") for t in outcome)
+
+
+def test_workspace_connection_routes(router: Router) -> None:
+    outcome = router.targets(change(f"{WS_A}/privateEndpointConnections/pec", "delete"))
+    assert workspaces(outcome) == [WS_A]
+
+
+def test_unused_nsg_rule_ignored(router: Router) -> None:
+    other_nsg = NSG.replace("compute-nsg", "unused-nsg")
+    outcome = router.targets(change(f"{other_nsg}/securityRules/r1"))
+    assert isinstance(outcome, Ignored)
+    assert f"no known workspace in scope uses networksecuritygroups {other_nsg}" in outcome.reason
+
+
+def test_child_of_unhandled_parent_ignored(router: Router) -> None:
+    vm = STORAGE.replace("Microsoft.Storage/storageAccounts", "Microsoft.Compute/virtualMachines")
+    outcome = router.targets(change(f"{vm}/extensions/monitor"))
+    assert isinstance(outcome, Ignored)
+    assert "microsoft.compute/virtualmachines/extensions affects no rule" in outcome.reason
+
+
+def test_unrouted_child_of_handled_parent_ignored(router: Router) -> None:
+    """A vault secret is a child of a handled type that no rule reads."""
+    outcome = router.targets(change(f"{VAULT}/secrets/db-password"))
+    assert isinstance(outcome, Ignored)
+    assert "microsoft.keyvault/vaults/secrets affects no rule" in outcome.reason
+
+
+def test_index_records_zones() -> None:
+    index = DependencyIndex.from_estate(zoned_estate())
+    assert index.dependants(API_ZONE) == [WS_A, WS_C]
+    assert index.dependants(NOTEBOOK_ZONE) == [WS_A]
+    assert index.dependants(BLOB_ZONE) == []
+
+
+@pytest.mark.parametrize("operation", ["write", "delete"])
+@pytest.mark.parametrize(
+    ("resource_id", "expected"),
+    [
+        (API_ZONE, [WS_A, WS_C]),
+        (f"{API_ZONE}/virtualNetworkLinks/ml-vnet-link", [WS_A, WS_C]),
+        (f"{API_ZONE}/A/ws-a", [WS_A, WS_C]),
+        (NOTEBOOK_ZONE, [WS_A]),
+        (f"{NOTEBOOK_ZONE}/virtualNetworkLinks/ml-vnet-link", [WS_A]),
+        (f"{NOTEBOOK_ZONE}/A/ws-a.eastus", [WS_A]),
+    ],
+)
+def test_zone_changes_route(
+    zoned_router: Router, resource_id: str, expected: list[str], operation: str
+) -> None:
+    outcome = zoned_router.targets(change(resource_id, operation=operation))
+    assert workspaces(outcome) == expected
+
+
+def test_zone_link_reason(zoned_router: Router) -> None:
+    link = f"{API_ZONE}/virtualNetworkLinks/ml-vnet-link"
+    outcome = zoned_router.targets(change(link, operation="delete"))
+    assert isinstance(outcome, list)
+    expected = f"virtualNetworkLinks/ml-vnet-link delete in privatednszones {API_ZONE}"
+    assert [t.reason for t in outcome] == [expected, expected]
+
+
+def test_zone_case_insensitive(zoned_router: Router) -> None:
+    upper = API_ZONE.replace("privatelink.api.azureml.ms", "PRIVATELINK.API.AZUREML.MS")
+    assert workspaces(zoned_router.targets(change(f"{upper}/A/ws-a"))) == [WS_A, WS_C]
+
+
+def test_unreferenced_zone_ignored(zoned_router: Router) -> None:
+    outcome = zoned_router.targets(change(f"{BLOB_ZONE}/virtualNetworkLinks/ml-vnet-link"))
+    assert isinstance(outcome, Ignored)
+    assert f"no known workspace in scope uses privatednszones {BLOB_ZONE}" in outcome.reason
+
+
+def test_zone_cname_record_ignored(zoned_router: Router) -> None:
+    outcome = zoned_router.targets(change(f"{API_ZONE}/CNAME/ws-a"))
+    assert isinstance(outcome, Ignored)
+    assert "microsoft.network/privatednszones/cname affects no rule" in outcome.reason
+
+
+def test_zone_dropped_with_group() -> None:
+    estate = zoned_estate()
+    estate.add(zone_group(WS_C_PE, BLOB_ZONE))
+    index = DependencyIndex.from_estate(estate)
+    assert index.dependants(API_ZONE) == [WS_A]
+    assert index.dependants(BLOB_ZONE) == [WS_C]
+
+
+def test_zone_group_body_not_read_as_endpoint(router: Router) -> None:
+    """A zone group body naming a connection target must not add that target's workspaces."""
+    body = estates.private_endpoint(f"{WS_A_PE}/privateDnsZoneGroups/default", WS_C, "x", PE_SUBNET)
+    outcome = router.targets(change(f"{WS_A_PE}/privateDnsZoneGroups/default", body=body))
+    assert workspaces(outcome) == [WS_A]
+
+
+def test_route_merges_child_and_parent(router: Router) -> None:
+    result = router.route(
+        [
+            change(f"{NSG}/securityRules/r1", event_id="e1"),
+            change(f"{ROUTE_TABLE}/routes/default", event_id="e2", correlation_id="c2"),
+        ]
+    )
+    assert [r.workspace_id for r in result.routes] == [WS_A]
+    assert result.routes[0].event_ids == ("e1", "e2")
 
 
 def test_storage_connection_maps_to_parent(router: Router) -> None:
