@@ -22,7 +22,9 @@ param maxDeliveryAttempts int = 10
 param eventTimeToLiveInMinutes int = 1440
 
 // The ARM types the router handles, in ARM's spelling. It must match
-// remediators.routing.HANDLED_RESOURCE_TYPES, which tests/infra checks.
+// remediators.routing.HANDLED_RESOURCE_TYPES, which tests/infra checks. A child type is listed
+// on its own because ARM names its operations after the child: `az network nsg rule create`
+// fires Microsoft.Network/networkSecurityGroups/securityRules/write, not a write of the NSG.
 var handledResourceTypes = [
   'Microsoft.MachineLearningServices/workspaces'
   'Microsoft.MachineLearningServices/workspaces/computes'
@@ -41,8 +43,13 @@ var handledResourceTypes = [
   'Microsoft.Network/virtualNetworks'
   'Microsoft.Network/virtualNetworks/subnets'
   'Microsoft.Network/networkSecurityGroups'
+  'Microsoft.Network/networkSecurityGroups/securityRules'
   'Microsoft.Network/routeTables'
+  'Microsoft.Network/routeTables/routes'
   'Microsoft.Network/natGateways'
+  'Microsoft.Network/privateDnsZones'
+  'Microsoft.Network/privateDnsZones/virtualNetworkLinks'
+  'Microsoft.Network/privateDnsZones/A'
 ]
 
 // Approving or rejecting a private endpoint connection arrives as ResourceActionSuccess with
@@ -58,8 +65,11 @@ var writeOperations = [for type in handledResourceTypes: '${type}/write']
 var deleteOperations = [for type in handledResourceTypes: '${type}/delete']
 var operationNames = concat(writeOperations, deleteOperations, approvalOperations)
 
-// Event Grid allows at most 25 advanced filter values per event subscription, so the
-// operation names are split over as many subscriptions as they need. String filters compare
+// Event Grid allows 25 advanced filters and 25 filter values across all the filters of one
+// event subscription, and 500 event subscriptions per topic (learn.microsoft.com/azure/
+// event-grid/event-filtering#limitations and /azure/event-grid/quotas-limits). Each
+// subscription therefore carries one StringIn filter of at most 25 operation names, and the
+// names are split over as many subscriptions as they need. String filters compare
 // case-insensitively, so ARM's mixed-case operation names match.
 var filterValueLimit = 25
 var chunkCount = (length(operationNames) + filterValueLimit - 1) / filterValueLimit

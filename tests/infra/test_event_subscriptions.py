@@ -15,6 +15,8 @@ EVENT_TRIGGERS = REPO_ROOT / "remediators" / "functions" / "events.py"
 
 # Event Grid's limit on advanced filter values across all filters of one event subscription.
 FILTER_VALUE_LIMIT = 25
+# Event Grid's limit on event subscriptions per topic, system topics included.
+SUBSCRIPTION_LIMIT = 500
 
 
 def expand(name: str) -> list[str]:
@@ -86,6 +88,24 @@ def test_every_type_has_verb(verb: str) -> None:
     operations = {op.lower() for op in expand("operationNames")}
     missing = [t for t in HANDLED_RESOURCE_TYPES if f"{t}/{verb}" not in operations]
     assert not missing
+
+
+def test_operations_listed_once() -> None:
+    operations = [op.lower() for op in expand("operationNames")]
+    assert len(operations) == len(set(operations))
+
+
+def test_child_operations_named_after_child() -> None:
+    """ARM names a child's operations `<parent type>/<child>/write`, not after the parent."""
+    operations = {op.lower() for op in expand("operationNames")}
+    for child in ("networksecuritygroups/securityrules", "routetables/routes"):
+        assert f"microsoft.network/{child}/write" in operations
+        assert f"microsoft.network/{child}/delete" in operations
+
+
+def test_subscriptions_within_limit() -> None:
+    count = -(-len(expand("operationNames")) // FILTER_VALUE_LIMIT)
+    assert count <= SUBSCRIPTION_LIMIT
 
 
 def test_no_deployment_operations() -> None:
