@@ -2,10 +2,10 @@
 
 A change to the workspace or one of its children maps to that workspace by id. A change to a
 shared dependency (storage, registry, key vault, private endpoint, network, private DNS zone)
-maps through a `DependencyIndex` of what each workspace is known to use, so a deleted
-resource, whose event has no body, still finds its dependants. A change to a child that the
-rules read through its parent (an NSG security rule, a route, a zone's virtual network link)
-routes as a change of that parent.
+maps through a `DependencyIndex` of what each workspace is known to use. The index still
+finds the dependants of a deleted resource, whose event has no body. A change to a child
+that the rules read through its parent (an NSG security rule, a route, a zone's virtual
+network link) routes as a change of that parent.
 """
 
 from __future__ import annotations
@@ -210,6 +210,8 @@ class Router:
 
     def targets(self, change: ResourceChange) -> list[Target] | Ignored | Rejected:
         """Return the workspaces `change` affects, or why it affects none."""
+        # NOTE: a change to a private DNS zone in a hub subscription outside the scope is
+        # rejected here, so its dependants wait for the next sweep.
         if self.scope is not None and change.subscription_id not in self.scope:
             return Rejected(
                 change.event_id,
@@ -272,7 +274,7 @@ class Router:
     def _dependants(
         self, change: ResourceChange, resource_id: str, kind: str, child: str = ""
     ) -> list[Target] | Ignored:
-        """Return the workspaces that use `resource_id`; `child` prefixes a child's reason."""
+        """Return the workspaces that use `resource_id`, with `child` as a child's reason prefix."""
         found = set(self.index.dependants(resource_id)) if self.index is not None else set()
         if kind == types.PRIVATE_ENDPOINT and not child:
             for target_id in _private_endpoint_targets(change.body):
