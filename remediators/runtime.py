@@ -21,10 +21,15 @@ from remediators.routing import DependencyIndex
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from remediators.actions.executors import ApprovalCards, Recreations
+    from remediators.actions.teams import TeamsWebhook
     from remediators.dispatch import EventOrder
     from remediators.service import AlertHook, RemediationHook, StateStores
 
 logger = logging.getLogger(__name__)
+
+# The host name of the function app, which the Functions host sets in Azure.
+WEBSITE_HOSTNAME = "WEBSITE_HOSTNAME"
 
 
 @dataclass
@@ -47,13 +52,16 @@ class Runtime:
     credential: TokenCredential | None = None
     alerts: AlertHook | None = None
     remediation: RemediationHook | None = None
+    # Batch endpoint recreation requests, for the recreation queue and the approval API.
+    recreations: Recreations | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Runtime:
         """Build the production runtime: live Azure clients with the configured identity."""
         # Imported here because the live modules load every management SDK, which only the
         # production path needs.
-        from remediators.actions.alert_store import alert_channels, build_alerter
+        from remediators.actions.alert_store import alert_channels, build_alerter, teams_webhook
+        from remediators.actions.executors import build_recreations, build_remediation
         from remediators.clients import AzureClients, default_credential
         from remediators.dispatch import EventOrder, QueueDispatcher
         from remediators.estate.live import LiveSource
@@ -74,9 +82,13 @@ class Runtime:
         storage = StorageClients.from_settings(environ, storage_credential)
         state = StateStores.from_clients(storage, window_seconds=settings.coalesce_seconds)
         dispatcher = QueueDispatcher(state.queue, state.coalescer, settings.coalesce_seconds)
+        teams = teams_webhook(settings) if settings.teams_webhook_url else None
         alerts = build_alerter(
-            settings, state.findings, alert_channels(settings, credential), utc_now
+            settings, state.findings, alert_channels(settings, credential, teams=teams), utc_now
         )
+        cards = approval_cards(teams, environ)
+        recreations = build_recreations(settings, clients, state, cards=cards)
+        remediation = build_remediation(settings, clients, recreations)
         return cls(
             settings=settings,
             source=source,
@@ -86,6 +98,8 @@ class Runtime:
             ordering=EventOrder(state.watermarks),
             credential=credential,
             alerts=alerts,
+            remediation=remediation,
+            recreations=recreations,
         )
 
     def dependency_index(self) -> DependencyIndex:
@@ -95,6 +109,27 @@ class Runtime:
             if isinstance(self.dispatcher, InlineDispatcher) and self.dispatcher.index is None:
                 self.dispatcher.index = self.index
         return self.index
+
+
+def approval_cards(teams: TeamsWebhook | None, environ: Mapping[str, str]) -> ApprovalCards | None:
+    """Build the approval card poster when Teams is configured and the app knows its URL.
+
+    The card's buttons link to the app's public https URL, from WEBSITE_HOSTNAME, which the
+    Functions host sets in Azure.
+    """
+    from remediators.actions.executors import ApprovalCards
+
+    if teams is None:
+        return None
+    host = (environ.get(WEBSITE_HOSTNAME) or "").strip()
+    if not host:
+        logger.warning(
+            "%s is not set, so recreation approval cards are not posted; approve requests "
+            "with POST /api/recreations/{id}/approve",
+            WEBSITE_HOSTNAME,
+        )
+        return None
+    return ApprovalCards(teams, f"https://{host}")
 
 
 def build_index(source: EstateSource, subscriptions: tuple[str, ...]) -> DependencyIndex:

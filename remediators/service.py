@@ -33,12 +33,18 @@ from remediators.routing import DependencyIndex
 from remediators.rules.common import workspace_is_private
 from remediators.state._common import iso, parse_iso, utc_now
 from remediators.state.audit import AuditLog, AuditRecord
+from remediators.state.blobs import DEFAULT_CONTAINER, SnapshotStore
 from remediators.state.clients import StorageClients
 from remediators.state.coalesce import Coalescer
 from remediators.state.findings import FindingsDelta, FindingsStore
 from remediators.state.history import NetworkHistoryStore
 from remediators.state.leases import LeaseUnavailable, WorkspaceLease, WorkspaceLocks
-from remediators.state.queues import DEFAULT_QUEUE, EvaluationQueue, decode_body
+from remediators.state.queues import (
+    DEFAULT_QUEUE,
+    RECREATION_QUEUE,
+    EvaluationQueue,
+    decode_body,
+)
 from remediators.state.watermarks import Watermarks
 
 if TYPE_CHECKING:
@@ -141,6 +147,10 @@ class StateStores:
     status: AuditLog
     locks: WorkspaceLocks
     watermarks: Watermarks
+    # Batch endpoint recreation: request records and snapshots, and the queue that runs them.
+    snapshots: SnapshotStore | None = None
+    snapshot_container: str = DEFAULT_CONTAINER
+    recreation_queue: EvaluationQueue | None = None
 
     @classmethod
     def from_clients(
@@ -172,6 +182,9 @@ class StateStores:
                 table_name=f"{namespace}coalesce",
                 window_seconds=window_seconds,
             )
+        recreation_queue = EvaluationQueue(clients.queues, namespace + RECREATION_QUEUE)
+        recreation_queue.create_if_missing()
+        snapshot_container = namespace + DEFAULT_CONTAINER
         return cls(
             queue=queue,
             coalescer=coalescer,
@@ -181,6 +194,9 @@ class StateStores:
             status=AuditLog(clients.tables, table_name=f"{namespace}{STATUS_TABLE}"),
             locks=WorkspaceLocks(clients.blobs, container=f"{namespace}locks"),
             watermarks=Watermarks(clients.tables, table_name=f"{namespace}watermarks"),
+            snapshots=SnapshotStore(clients.blobs, container=snapshot_container),
+            snapshot_container=snapshot_container,
+            recreation_queue=recreation_queue,
         )
 
 

@@ -60,9 +60,13 @@ class RecreationState(enum.Enum):
     VERIFIED = "verified"
     DONE = "done"
     FAILED = "failed"
+    # A person rejected the request before anything was changed.
+    REJECTED = "rejected"
 
 
-TERMINAL_STATES = frozenset({RecreationState.DONE, RecreationState.FAILED})
+TERMINAL_STATES = frozenset(
+    {RecreationState.DONE, RecreationState.FAILED, RecreationState.REJECTED}
+)
 
 # ---------------------------------------------------------------- payloads
 
@@ -262,6 +266,13 @@ class RecreationRecord:
     payloads: Json = field(default_factory=dict)
     history: list[list[str]] = field(default_factory=list)
     alert: str | None = None
+    # The approval or rejection a person sent: who (also in `approved_by` when approved), the
+    # reason they gave, and when (ISO 8601).
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    decided_at: str | None = None
+    # When the approval card was posted (ISO 8601), so that it is posted once per request.
+    approval_card_sent_at: str | None = None
 
     @property
     def current(self) -> RecreationState:

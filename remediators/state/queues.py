@@ -30,6 +30,8 @@ from remediators.state._common import as_utc, iso, parse_iso, utc_now
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE = "evaluation-requests"
+# Batch endpoint recreation requests, one message per run of a request.
+RECREATION_QUEUE = "recreation-requests"
 POISON_SUFFIX = "-poison"
 # A queue message may be at most 64 KiB, and base64 turns 3 bytes into 4 characters.
 MAX_JSON_BYTES = 64 * 1024 * 3 // 4

@@ -367,7 +367,9 @@ class CrashingStore(InMemoryRecreationStore):
             raise Crash(f"crash after saving {record.state}")
 
 
-STEPS = [s.value for s in RecreationState if s not in (RecreationState.FAILED,)]
+STEPS = [
+    s.value for s in RecreationState if s not in (RecreationState.FAILED, RecreationState.REJECTED)
+]
 
 
 @pytest.mark.parametrize("after_save", [False, True], ids=["before-save", "after-save"])
@@ -388,6 +390,21 @@ def test_crash_then_rerun_ends_done(state: str, after_save: bool) -> None:
     assert rerun.record.state == "done"
     assert differences(before, after) == []
     assert after["endpoint"]["properties"]["defaults"] == {"deploymentName": "blue"}
+
+
+def test_rejected_request_is_not_run() -> None:
+    arm = recreation_arm()
+    store = InMemoryRecreationStore()
+    recreator = recreator_for(arm, store, approval="auto")
+    record, _ = recreator.request(ENDPOINT, WORKSPACE, "stale")
+    record.state = RecreationState.REJECTED.value
+    store.save(record)
+    arm.clear_log()
+
+    result = recreator.run(ENDPOINT)
+
+    assert result.record.state == "rejected"
+    assert arm.count() == 0
 
 
 # ---------------------------------------------------------------- planning
