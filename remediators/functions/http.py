@@ -23,6 +23,14 @@ import azure.functions as func
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 
 from remediators import runtime
+from remediators.actions.executors import (
+    MAX_DECISION_TEXT,
+    Decision,
+    DecisionConflict,
+    RecreationNotFound,
+    Recreations,
+    record_view,
+)
 from remediators.dispatch import QueueDispatcher
 from remediators.evaluation import report_json
 from remediators.pipeline import EvaluationRequest
@@ -55,6 +63,8 @@ _SUBSCRIPTION = re.compile(rf"^(?:/subscriptions/)?({_GUID})/?$", re.IGNORECASE)
 _RESOURCE_GROUP = re.compile(
     rf"^/subscriptions/({_GUID})/resourcegroups/([-\w._()]{{1,90}})/?$", re.IGNORECASE
 )
+_REQUEST_ID = re.compile(r"^[0-9a-f]{64}$")
+DECISION_KEYS = ("by", "reason")
 _VALIDATION_EVENT = "microsoft.eventgrid.subscriptionvalidationevent"
 
 blueprint = func.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
@@ -132,6 +142,35 @@ def findings(req: func.HttpRequest) -> func.HttpResponse:
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Return the public settings and whether an Azure token can be obtained."""
     return _serve(req, lambda request: read_health(runtime.current()))
+
+
+@blueprint.function_name("recreations")
+@blueprint.route(route="recreations", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def recreations(req: func.HttpRequest) -> func.HttpResponse:
+    """List the batch endpoint recreation requests with their state."""
+    return _serve(req, lambda request: list_recreations(runtime.current()))
+
+
+@blueprint.function_name("approve_recreation")
+@blueprint.route(
+    route="recreations/{id}/approve", methods=["POST"], auth_level=func.AuthLevel.FUNCTION
+)
+def approve_recreation(req: func.HttpRequest) -> func.HttpResponse:
+    """Approve one recreation request; the recreation queue function then runs it."""
+    return _serve(
+        req, lambda request: decide_recreation(request, Decision.APPROVE, runtime.current())
+    )
+
+
+@blueprint.function_name("reject_recreation")
+@blueprint.route(
+    route="recreations/{id}/reject", methods=["POST"], auth_level=func.AuthLevel.FUNCTION
+)
+def reject_recreation(req: func.HttpRequest) -> func.HttpResponse:
+    """Reject one recreation request; it stops in state rejected and nothing is changed."""
+    return _serve(
+        req, lambda request: decide_recreation(request, Decision.REJECT, runtime.current())
+    )
 
 
 def _serve(req: func.HttpRequest, handle: Callable[[HttpInput], ApiResponse]) -> func.HttpResponse:
@@ -619,3 +658,91 @@ def read_health(current: Runtime) -> ApiResponse:
             "storage": current.state is not None,
         },
     )
+
+
+# Recreation requests -----------------------------------------------------------------------
+
+
+def _recreations(current: Runtime) -> Recreations:
+    if current.recreations is None:
+        raise ApiError(
+            503,
+            "NotConfigured",
+            "recreation requests need the app's storage; set AzureWebJobsStorage",
+        )
+    return current.recreations
+
+
+def list_recreations(current: Runtime) -> ApiResponse:
+    """Return every recreation request with its state, newest first."""
+    records = _recreations(current).list()
+    return ApiResponse(200, {"recreations": [record_view(record) for record in records]})
+
+
+def decide_recreation(request: HttpInput, decision: Decision, current: Runtime) -> ApiResponse:
+    """Approve or reject one request with the `by` and `reason` of the JSON body."""
+    recreations = _recreations(current)
+    request_id = request.route_params.get("id", "")
+    if not _REQUEST_ID.match(request_id):
+        raise ApiError(
+            400,
+            "InvalidField",
+            f"recreation request id {request_id!r} is invalid; use the 64 hex digits that "
+            "GET /api/recreations lists",
+            "id",
+        )
+    by, reason = parse_decision_body(request)
+    try:
+        record = recreations.decide(request_id, decision, by=by, reason=reason)
+    except RecreationNotFound:
+        raise ApiError(
+            404, "NotFound", f"no recreation request {request_id} exists", "id"
+        ) from None
+    except DecisionConflict as conflict:
+        error = {"code": "Conflict", "message": str(conflict), "field": None}
+        return ApiResponse(
+            409,
+            {
+                "error": error,
+                "state": conflict.record.state,
+                "recreation": record_view(conflict.record),
+            },
+        )
+    except LeaseUnavailable:
+        raise ApiError(
+            503,
+            "WorkspaceBusy",
+            "the workspace of this request is being evaluated or remediated; retry in a minute",
+        ) from None
+    return ApiResponse(200, {"recreation": record_view(record)})
+
+
+def parse_decision_body(request: HttpInput) -> tuple[str, str]:
+    """Return the `by` and `reason` of a decision body: both required, non-empty strings."""
+    data = read_json_object(request)
+    unknown = sorted(set(data) - set(DECISION_KEYS))
+    if unknown:
+        raise ApiError(
+            400,
+            "UnknownField",
+            f"unknown field {unknown[0]!r}; a decision takes only by and reason",
+            unknown[0],
+        )
+    values = []
+    for name in DECISION_KEYS:
+        value = data.get(name)
+        if value is None:
+            raise ApiError(400, "MissingField", f"{name} is missing; send a non-empty string", name)
+        if not isinstance(value, str) or not value.strip():
+            raise ApiError(
+                400, "InvalidField", f"{name} must be a non-empty string, got {value!r}", name
+            )
+        if len(value) > MAX_DECISION_TEXT:
+            raise ApiError(
+                400,
+                "InvalidField",
+                f"{name} is {len(value)} characters, over the limit of {MAX_DECISION_TEXT}",
+                name,
+            )
+        values.append(value.strip())
+    return values[0], values[1]
