@@ -22,6 +22,7 @@ from azure.mgmt.storage import StorageManagementClient
 
 from remediators.budget import BudgetRetryPolicy
 from remediators.ml_client import MachineLearningClient
+from remediators.ratelimit import RateLimitPolicy
 
 ClientT = TypeVar("ClientT")
 
@@ -45,6 +46,9 @@ class AzureClients:
     polls; `retry_total` caps the retries of the azure-core retry policy. Each client gets
     its own `BudgetRetryPolicy` (unless `retry_policy` is passed), which keeps retries and
     Retry-After sleeps inside the `remediators.budget.Budget` applied around a call.
+    `rate_limit` paces requests under ARM's throttling budget (`remediators.ratelimit`):
+    True, the default, shares one new `RateLimitPolicy` among all clients; a policy is used
+    as given; False sends requests unpaced, as benchmarks of raw latency need.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class AzureClients:
         transport: HttpTransport | None = None,
         polling_interval: float | None = None,
         retry_total: int | None = None,
+        rate_limit: RateLimitPolicy | bool = True,
         **client_options: Any,
     ) -> None:
         self.credential = credential
@@ -64,6 +69,14 @@ class AzureClients:
             options["polling_interval"] = polling_interval
         if retry_total is not None:
             options["retry_total"] = retry_total
+        self.rate_limit: RateLimitPolicy | None = None
+        if rate_limit is not False:
+            # A SansIO policy is wrapped per pipeline, so every client can share this one.
+            policy = rate_limit if isinstance(rate_limit, RateLimitPolicy) else RateLimitPolicy()
+            self.rate_limit = policy
+            # After the retry policy, so every attempt takes a token, as ARM counts it.
+            per_retry = list(options.get("per_retry_policies") or [])
+            options["per_retry_policies"] = [*per_retry, self.rate_limit]
         self.options = options
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()

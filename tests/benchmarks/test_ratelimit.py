@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import estates
+from benchmarks.measure import FakeCredential
+from fake_arm import FakeArm, FakeArmTransport
+from remediators.clients import AzureClients
 from remediators.ratelimit import Budget, RateLimitPolicy, TokenBucket, classify
 
 SUB = "5b2c7f3e-8a41-4d9c-b6e2-0f1a2b3c4d5e"
@@ -91,3 +95,24 @@ def test_policy_keeps_one_bucket_per_subscription() -> None:
 def test_policy_shares_a_bucket_across_case() -> None:
     policy = RateLimitPolicy(Budget(1, 1), Budget(1, 1))
     assert policy.bucket(SUB.upper(), "read") is policy.bucket(SUB, "read")
+
+
+def test_clients_pace_by_default() -> None:
+    clients = AzureClients(FakeCredential(), transport=FakeArmTransport(FakeArm()))
+    assert clients.rate_limit is not None
+
+
+def test_clients_can_run_unpaced() -> None:
+    clients = AzureClients(FakeCredential(), rate_limit=False)
+    assert clients.rate_limit is None
+
+
+def test_paced_clients_wait_past_burst() -> None:
+    arm = FakeArm(estates.reference_estate())
+    clock = Clock()
+    policy = RateLimitPolicy(Budget(2, 10), Budget(2, 10), clock=clock, sleep=clock.sleep)
+    clients = AzureClients(FakeCredential(), transport=FakeArmTransport(arm), rate_limit=policy)
+    ml = clients.machine_learning(SUB)
+    for _ in range(4):
+        ml.get_workspace("rg-ml-000", "mlw-000")
+    assert clock.now == pytest.approx(0.2)
