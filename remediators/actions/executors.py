@@ -109,6 +109,8 @@ class Remediation:
         executors = self._executors(dry_run)
         records: list[AuditRecord] = []
         for action in planned:
+            # NOTE: the lease is checked per action, not per ARM write inside one: a private
+            # endpoint PUT and the zone group PUT after it run without a check in between.
             check_lease()
             records += plan.execute([action], executors, now=self._clock)
         logger.info(
@@ -360,6 +362,8 @@ class Recreations:
         endpoint_id, lease_retries = message
         workspace_id = workspace_of(endpoint_id)
         try:
+            # NOTE: the Recreator does not call WorkspaceLease.check between its steps, so a
+            # lease whose renewal failed mid-run is only noticed when the run ends.
             with self.locks.workspace_lease(workspace_id):
                 self._run_leased(endpoint_id, invocation_id)
         except LeaseUnavailable:
