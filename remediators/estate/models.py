@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from azure.mgmt.core.tools import is_valid_resource_id, parse_resource_id
 
@@ -353,14 +353,16 @@ class BatchDeployment(Resource):
 
 
 @dataclass(frozen=True)
-class StorageAccount(Resource):
+class NetworkAclResource(Resource):
+    """A resource with `publicNetworkAccess`, `networkAcls` and private endpoint connections."""
+
     public_network_access: str | None
     network_acls_default_action: str | None
     network_acls_bypass: str | None
     private_endpoint_connections: tuple[PrivateEndpointConnection, ...]
 
     @classmethod
-    def from_arm(cls, payload: Json) -> StorageAccount:
+    def from_arm(cls, payload: Json) -> Self:
         props = as_dict(payload.get("properties"))
         acls = as_dict(props.get("networkAcls"))
         return cls(
@@ -370,6 +372,11 @@ class StorageAccount(Resource):
             network_acls_bypass=as_text(acls.get("bypass")),
             private_endpoint_connections=tuple(_connections(props)),
         )
+
+
+@dataclass(frozen=True)
+class StorageAccount(NetworkAclResource):
+    pass
 
 
 @dataclass(frozen=True)
@@ -401,25 +408,8 @@ class Registry(Resource):
 
 
 @dataclass(frozen=True)
-class KeyVault(Resource):
-    public_network_access: str | None
-    network_acls_default_action: str | None
-    network_acls_bypass: str | None
-    private_endpoint_connections: tuple[PrivateEndpointConnection, ...]
-
-    @classmethod
-    def from_arm(cls, payload: Json) -> KeyVault:
-        props = as_dict(payload.get("properties"))
-        acls = as_dict(props.get("networkAcls"))
-        # Key Vault nests each connection one level deeper than other providers
-        # (properties.privateEndpointConnections[].properties...) in some API versions.
-        return cls(
-            **_resource_fields(payload),
-            public_network_access=as_text(props.get("publicNetworkAccess")),
-            network_acls_default_action=as_text(acls.get("defaultAction")),
-            network_acls_bypass=as_text(acls.get("bypass")),
-            private_endpoint_connections=tuple(_connections(props)),
-        )
+class KeyVault(NetworkAclResource):
+    pass
 
 
 @dataclass(frozen=True)
