@@ -562,8 +562,17 @@ class EvaluationService:
             return outcome
 
         lease.check()
+        complete = not evaluation.missing
+        if not complete:
+            logger.warning(
+                "Evaluation of %s could not read %d dependencies (%s); open findings stay open",
+                workspace_id,
+                len(evaluation.missing),
+                ", ".join(evaluation.missing),
+                extra={"workspace_id": workspace_id, "evaluation_id": evaluation_id},
+            )
         outcome.delta = self.stores.findings.record_evaluation(
-            workspace_id, evaluation.findings, observed_at=observed_at
+            workspace_id, evaluation.findings, observed_at=observed_at, resolve=complete
         )
         if self._index is not None:
             self._index().update(build_context(estate, workspace_id, history))
@@ -629,6 +638,7 @@ class EvaluationService:
         }
         if outcome.evaluation is not None:
             details["rules"] = sorted({f.rule for f in outcome.evaluation.findings})
+            details["missing"] = list(outcome.evaluation.missing)
         self.stores.audit.append(
             AuditRecord(
                 kind="evaluation",

@@ -87,8 +87,13 @@ class FindingsStore:
         findings: Iterable[Finding],
         *,
         observed_at: datetime | None = None,
+        resolve: bool = True,
     ) -> FindingsDelta:
-        """Store the current findings of `workspace_id` and return what changed."""
+        """Store the current findings of `workspace_id` and return what changed.
+
+        With `resolve` false, open findings absent from `findings` stay open: the caller passes
+        it when the evaluation could not read every dependency, so an absence proves nothing.
+        """
         observed_at = as_utc(observed_at) if observed_at else utc_now()
         partition = resource_key(workspace_id)
         stored = {item.key: item for item in self._load(partition)}
@@ -110,7 +115,7 @@ class FindingsStore:
             self._write(partition, workspace_id, item)
 
         for key, previous in stored.items():
-            if key in current or not previous.is_open:
+            if key in current or not previous.is_open or not resolve:
                 continue
             previous.resolved_at = observed_at
             previous.pending_channels = list(self.channels)

@@ -44,11 +44,8 @@ def test_failed_read_keeps_findings(harness: Harness) -> None:
     assert len(harness.evaluations(WS_A)) == 1
 
 
-# TODO: EvaluationService.record_evaluation resolves the open findings of a dependency that
-# could not be read (404), so a deleted storage account reads as compliant, and the audit
-# record drops Evaluation.missing. Drop these xfail marks once remediators/service.py keeps
-# findings of missing dependencies open and records them.
-@pytest.mark.xfail(strict=True, reason="findings of a missing dependency are resolved")
+# A dependency that returns 404 is missing, not compliant: its findings stay open and the
+# audit record lists it.
 def test_deleted_storage_not_resolved(harness: Harness) -> None:
     run(harness)
     before = storage_rules(harness)
@@ -59,7 +56,6 @@ def test_deleted_storage_not_resolved(harness: Harness) -> None:
     assert storage_rules(harness) == before
 
 
-@pytest.mark.xfail(strict=True, reason="the audit record does not list missing dependencies")
 def test_deleted_storage_recorded_missing(harness: Harness) -> None:
     harness.arm.inject_fault("GET", r"storageAccounts/mlstore01\?", status=404, times=None)
     run(harness)

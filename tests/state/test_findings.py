@@ -63,6 +63,19 @@ def test_lifecycle_open_resolved(store: FindingsStore) -> None:
     assert delta.resolved[0].resolved_at == later
 
 
+def test_incomplete_evaluation_resolves_nothing(store: FindingsStore) -> None:
+    store.record_evaluation(
+        WORKSPACE_ID, [storage_finding("queue"), storage_finding("table")], observed_at=T0
+    )
+
+    delta = store.record_evaluation(
+        WORKSPACE_ID, [], observed_at=T0 + timedelta(hours=1), resolve=False
+    )
+
+    assert delta.resolved == []
+    assert len(store.load(WORKSPACE_ID)) == 2
+
+
 def test_resolved_stays_resolved(store: FindingsStore) -> None:
     store.record_evaluation(WORKSPACE_ID, [storage_finding()], observed_at=T0)
     store.record_evaluation(WORKSPACE_ID, [], observed_at=T0 + timedelta(hours=1))
