@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -18,7 +20,17 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "json", "markdown")
 
+# Columns by which the lines of a stacked finding are indented under its number.
+_STACK_INDENT = 3
+# A width larger than any table, to measure the width a table needs without a console limit.
+_UNBOUNDED_WIDTH = 10_000
+
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def counted(count: int, noun: str) -> str:
+    """Return `count` and `noun`, with an `s` added unless the count is one: `1 finding`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def short_resource(resource_id: str) -> str:
@@ -55,37 +67,75 @@ def console_for(stream: TextIO) -> Console:
 def write_findings_table(
     evaluations: Iterable[Evaluation], stream: TextIO, title: str = "Findings"
 ) -> None:
-    console = console_for(stream)
+    print_findings(evaluations, console_for(stream), title)
+
+
+def print_findings(
+    evaluations: Iterable[Evaluation], console: Console, title: str = "Findings"
+) -> None:
+    """Print each workspace's findings as a table, or as a stacked list when the table is wider
+    than the console, so that no column is truncated."""
     evaluations = list(evaluations)
     for evaluation in evaluations:
         console.print(_workspace_heading(evaluation))
         if evaluation.exempt or not evaluation.findings:
             continue
-        table = Table(show_lines=False, expand=False, title=None)
-        for column in ("#", "severity", "rule", "resource", "subject", "action"):
-            table.add_column(column, no_wrap=column in ("#", "severity", "rule", "action"))
-        for number, finding in enumerate(evaluation.findings, start=1):
-            table.add_row(
-                str(number),
-                Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
-                finding.rule,
-                short_resource(finding.resource_id),
-                subject_of(finding),
-                finding.action.value,
-            )
-        console.print(table)
-        # Messages carry the fix, so they are printed in full below the table.
-        for number, finding in enumerate(evaluation.findings, start=1):
-            console.print(Text(f"{number}. ", style="bold"), Text(finding.message))
+        table = _findings_table(evaluation.findings)
+        if _natural_width(console, table) <= console.width:
+            console.print(table)
+            # Messages carry the fix, so they are printed in full below the table.
+            for number, finding in enumerate(evaluation.findings, start=1):
+                console.print(Text(f"{number}. ", style="bold"), Text(finding.message))
+        else:
+            for number, finding in enumerate(evaluation.findings, start=1):
+                _print_stacked(console, number, finding)
         console.print()
     console.print(summary_line(evaluations, title))
+
+
+def _findings_table(findings: Sequence[Finding]) -> Table:
+    table = Table(show_lines=False, expand=False, title=None)
+    for column in ("#", "severity", "rule", "resource", "subject", "action"):
+        table.add_column(column, no_wrap=column != "subject")
+    for number, finding in enumerate(findings, start=1):
+        table.add_row(
+            str(number),
+            Text(finding.severity.value, style=_SEVERITY_STYLE[finding.severity]),
+            finding.rule,
+            short_resource(finding.resource_id),
+            subject_of(finding),
+            finding.action.value,
+        )
+    return table
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """Return the width `table` needs to show every cell on one line."""
+    unbounded = console.options.update_width(_UNBOUNDED_WIDTH)
+    return Measurement.get(console, unbounded, table).maximum
+
+
+def _print_stacked(console: Console, number: int, finding: Finding) -> None:
+    """Print one finding as a block of labelled lines, for consoles too narrow for the table."""
+    heading = Text(f"{number}. ", style="bold")
+    heading.append(finding.severity.value, style=_SEVERITY_STYLE[finding.severity])
+    heading.append(f" {finding.rule}", style="bold")
+    console.print(heading)
+    lines = [("resource", short_resource(finding.resource_id))]
+    subject = subject_of(finding)
+    if subject:
+        lines.append(("subject", subject))
+    lines.append(("action", finding.action.value))
+    for label, value in lines:
+        console.print(Padding(Text(f"{label}: {value}"), (0, 0, 0, _STACK_INDENT), expand=False))
+    console.print(Padding(Text(finding.message), (0, 0, 0, _STACK_INDENT), expand=False))
 
 
 def _workspace_heading(evaluation: Evaluation) -> Text:
     name = short_resource(evaluation.workspace_id)
     if evaluation.exempt:
         return Text(f"{name}: exempt ({evaluation.exempt_reason})", style="dim")
-    status = f"{len(evaluation.findings)} findings" if evaluation.findings else "compliant"
+    status = counted(len(evaluation.findings), "finding") if evaluation.findings else "compliant"
     line = Text(f"{name}: {status}", style="bold")
     if evaluation.missing:
         line.append(f" (could not read: {', '.join(evaluation.missing)})", style="yellow")
@@ -99,7 +149,8 @@ def summary_line(evaluations: list[Evaluation], title: str = "Findings") -> str:
             counts[finding.severity] += 1
     exempt = sum(1 for e in evaluations if e.exempt)
     parts = [f"{counts[s]} {s.value}" for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)]
-    return f"{title}: {', '.join(parts)} in {len(evaluations)} workspaces ({exempt} exempt)"
+    workspaces = counted(len(evaluations), "workspace")
+    return f"{title}: {', '.join(parts)} in {workspaces} ({exempt} exempt)"
 
 
 def write_findings_markdown(evaluations: Iterable[Evaluation], stream: TextIO) -> None:
@@ -199,15 +250,19 @@ def write_lint(results: Iterable[LintResult], stream: TextIO, markdown: bool = F
                     finding.message,
                 ]
                 stream.write("| " + " | ".join(_markdown_cell(c) for c in cells) + " |\n")
-        stream.write(f"\n{len(findings)} findings in {len(results)} files\n")
+        stream.write(f"\n{_lint_summary(findings, results)}\n")
         return
     console = console_for(stream)
     for result in results:
-        status = f"{len(result.findings)} findings" if result.findings else "ok"
+        status = counted(len(result.findings), "finding") if result.findings else "ok"
         console.print(f"{result.path} ({result.kind.value}): {status}")
         for finding in result.findings:
             console.print(
                 Text(f"  {finding.severity.value} ", style=_SEVERITY_STYLE[finding.severity]),
                 Text(f"{finding.rule}: {finding.message}"),
             )
-    console.print(f"{len(findings)} findings in {len(results)} files")
+    console.print(_lint_summary(findings, results))
+
+
+def _lint_summary(findings: Sequence[Finding], results: Sequence[LintResult]) -> str:
+    return f"{counted(len(findings), 'finding')} in {counted(len(results), 'file')}"

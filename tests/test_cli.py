@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken
+from rich.console import Console
 
 from fake_arm import FakeArm, FakeArmTransport
 from remediators.cli import main
 from remediators.clients import AzureClients
+from remediators.estate.file import load_estate
+from remediators.evaluation import evaluate_estate
+from remediators.output import print_findings, short_resource
 
 YAML = Path(__file__).parent / "fixtures" / "yaml"
+DEMO_ESTATE = Path(__file__).parent.parent / "demo" / "estate.json"
 SUBSCRIPTION = "8f6b6c2e-1d3a-4c8e-9b7a-2f4d5e6a7b8c"
 GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml-prod"
 WORKSPACE_ID = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-public"
@@ -85,8 +90,34 @@ def test_check_exempt_workspace(tmp_path: Path) -> None:
 
 def test_check_table_names_workspace(tmp_path: Path) -> None:
     run = Run(["check", "--estate", estate_file(tmp_path, [public_workspace()])])
-    assert "workspaces/mlw-public: 1 findings" in run.stdout
+    assert "workspaces/mlw-public: 1 finding\n" in run.stdout
     assert "workspace.private-link" in run.stdout
+
+
+def test_summary_singular(tmp_path: Path) -> None:
+    run = Run(["check", "--estate", estate_file(tmp_path, [public_workspace()])])
+    assert "Findings: 1 error, 0 warning, 0 info in 1 workspace (0 exempt)" in run.stdout
+
+
+@pytest.mark.parametrize("width", [80, 120, 160])
+def test_table_shows_names_in_full(width: int) -> None:
+    evaluations = evaluate_estate(load_estate(DEMO_ESTATE))
+    findings = [f for e in evaluations for f in e.findings]
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    print_findings(evaluations, console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    for finding in findings:
+        assert short_resource(finding.resource_id) in text
+        assert finding.rule in text
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+
+
+def test_table_when_it_fits() -> None:
+    evaluations = evaluate_estate(load_estate(DEMO_ESTATE))
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    print_findings(evaluations, console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "┃ resource" in text
 
 
 def test_check_markdown(tmp_path: Path) -> None:
@@ -238,7 +269,6 @@ def test_lint_not_yaml(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- live modes over the fake ARM
 
-DEMO_ESTATE = Path(__file__).parent.parent / "demo" / "estate.json"
 DEMO_WORKSPACE = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-batch"
 
 
