@@ -609,6 +609,7 @@ class SweepCollector:
     NOTE: an endpoint whose records were written by hand, without a zone group, passes here
     and fails the per-workspace check ("has no DNS zone group"). An endpoint whose address
     ARM does not report (no customDnsConfigs or ipConfigurations) is never judged by records.
+    A private endpoint that two workspaces use has its zone groups read once for each.
     """
 
     def __init__(
