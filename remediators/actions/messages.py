@@ -56,7 +56,8 @@ GUIDANCE: dict[str, Guidance] = {
     "registry.sku": Guidance(
         why="Only Premium registries support private endpoints, so batch deployments cannot "
         "pull their images privately. The product never changes the SKU.",
-        fix="az acr update --name <name> --sku Premium",
+        fix="az acr show --name <name> --query sku.name, and unless it is Premium: "
+        "az acr update --name <name> --sku Premium",
     ),
     "registry.private-endpoint": Guidance(
         why="Batch deployment nodes pull their images from the registry and cannot reach it "

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from remediators.estate.estate import WorkspaceContext
-from remediators.findings import Finding, make_finding
+from remediators.estate.models import Registry
+from remediators.findings import Finding, Severity, make_finding
 from remediators.rules import RuleOptions, check
 from remediators.rules.common import (
     approved_groups,
@@ -21,11 +22,14 @@ def sku(context: WorkspaceContext, options: RuleOptions) -> Iterator[Finding]:
     registry = context.registry
     if registry is None or registry.is_premium:
         return
+    if registry.sku is None:
+        yield from _unknown_sku(context, registry)
+        return
     yield make_finding(
         "registry.sku",
         registry.id,
         context.workspace.id,
-        f"Registry {registry.name} has SKU {registry.sku or 'not set'}; only Premium "
+        f"Registry {registry.name} has SKU {registry.sku}; only Premium "
         "registries can have private endpoints, so creating one would fail "
         "(DisablingPublicNetworkAccessNotSupported). Fix: the owner upgrades it with az acr "
         f"update --name {registry.name} --sku Premium; this product never upgrades a SKU "
@@ -35,10 +39,38 @@ def sku(context: WorkspaceContext, options: RuleOptions) -> Iterator[Finding]:
     )
 
 
+def _unknown_sku(context: WorkspaceContext, registry: Registry) -> Iterator[Finding]:
+    """Judge a registry whose estate entry has no `sku`, as old Resource Graph tables lack it.
+
+    An Approved private endpoint for group 'registry' proves the registry is Premium, because
+    no other SKU can have one. Without that evidence the SKU is reported as unknown, at warning
+    severity, rather than assumed to be Premium: a missing value is never taken as compliant.
+    """
+    provided = approved_groups(context, registry.id, registry.private_endpoint_connections)
+    if "registry" in provided.groups:
+        return
+    yield make_finding(
+        "registry.sku",
+        registry.id,
+        context.workspace.id,
+        f"The SKU of registry {registry.name} is unknown because the estate does not contain "
+        "it, and the registry has no Approved private endpoint for group 'registry'. Only "
+        "Premium registries can have private endpoints, so this product creates none until "
+        f"the SKU is known. Check it with az acr show --name {registry.name} --query sku.name: "
+        "if it is Premium, create the private endpoint; otherwise the owner upgrades it with "
+        f"az acr update --name {registry.name} --sku Premium. Export the estate again with "
+        "`remediate export` to record the SKU.",
+        severity=Severity.WARNING,
+        sku=None,
+        batch_endpoints=batch_endpoint_ids(context),
+    )
+
+
 @check("registry.private-endpoint")
 def private_endpoint(context: WorkspaceContext, options: RuleOptions) -> Iterator[Finding]:
     registry = context.registry
-    # A non-Premium registry is reported by registry.sku: its private endpoint cannot exist.
+    # A non-Premium registry, or one of unknown SKU, is reported by registry.sku: creating a
+    # private endpoint for it would fail unless it is Premium.
     if registry is None or not registry.is_premium:
         return
     provided = approved_groups(context, registry.id, registry.private_endpoint_connections)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from remediators.findings import Severity
 from tests.rules.builders import (
     ENDPOINT_ID,
     REGISTRY_ID,
@@ -25,6 +26,28 @@ def test_non_premium_skips_endpoint_finding(sku):
     assert only(findings, "registry.sku")[0].details["sku"] == sku
     assert "registry.private-endpoint" not in rule_ids(findings)
     assert "never upgrades" in only(findings, "registry.sku")[0].message
+
+
+def test_unknown_sku_with_endpoint_is_premium():
+    resources = healthy()
+    del resources["registry"]["sku"]
+    findings = findings_of(resources)
+    assert only(findings, "registry.sku") == []
+    assert only(findings, "registry.private-endpoint") == []
+
+
+def test_unknown_sku_without_endpoint():
+    resources = healthy()
+    del resources["registry"]["sku"]
+    resources["registry"]["properties"]["privateEndpointConnections"] = []
+    findings = findings_of(resources)
+    reported = only(findings, "registry.sku")
+    assert len(reported) == 1
+    assert reported[0].severity is Severity.WARNING
+    assert "SKU of registry testregistry is unknown" in reported[0].message
+    assert "az acr show --name testregistry --query sku.name" in reported[0].message
+    assert "would fail" not in reported[0].message
+    assert "registry.private-endpoint" not in rule_ids(findings)
 
 
 def test_sample_registry_is_standard_and_public():
