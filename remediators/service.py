@@ -27,6 +27,7 @@ from remediators.estate.estate import Estate, NetworkHistory, build_context
 from remediators.estate.history import history_from_changes
 from remediators.estate.source import EstateSource
 from remediators.evaluation import Evaluation, evaluate_workspace
+from remediators.events import resource_id_problem
 from remediators.findings import Finding, Severity
 from remediators.pipeline import Dispatcher, EvaluationRequest, log_evaluation
 from remediators.routing import DependencyIndex
@@ -313,7 +314,10 @@ def _requeues(value: Any) -> int:
 
 def workspace_id_problem(text: str) -> str | None:
     """Return why `text` is not a workspace ARM id, or None when it is one."""
-    candidate = text.rstrip("/")
+    candidate = text.removesuffix("/")
+    unsafe = resource_id_problem(candidate)
+    if unsafe:
+        return unsafe
     if not _WORKSPACE_ID.match(candidate) or not is_valid_resource_id(candidate):
         return (
             "expected /subscriptions/<subscription id>/resourceGroups/<group>/providers/"

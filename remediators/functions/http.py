@@ -33,6 +33,7 @@ from remediators.actions.executors import (
 )
 from remediators.dispatch import QueueDispatcher
 from remediators.evaluation import report_json
+from remediators.events import resource_id_problem
 from remediators.pipeline import EvaluationRequest
 from remediators.runtime import Runtime
 from remediators.service import (
@@ -356,6 +357,12 @@ def validate_scope_id(scope_key: str, value: Any) -> str:
             400, "InvalidField", f"{scope_key} must be a non-empty string, got {value!r}", scope_key
         )
     text = value.strip()
+    # One trailing slash is tolerated, as for event ids; '//' is an empty segment.
+    unsafe = resource_id_problem(text.removesuffix("/"))
+    if unsafe:
+        raise ApiError(
+            400, "InvalidResourceId", f"{scope_key} {text!r} is invalid: {unsafe}", scope_key
+        )
     if scope_key == "workspace_id":
         problem = workspace_id_problem(text)
         if problem:

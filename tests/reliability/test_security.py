@@ -216,33 +216,9 @@ def test_http_functions_need_a_key() -> None:
         assert binding.auth_level in allowed, name
 
 
-# TODO: remediators.service.workspace_id_problem (used by POST /api/evaluations) still accepts
-# these ids, and the resource group pattern of remediators.functions.http accepts '..'. Both
-# should call remediators.events.resource_id_problem; then drop these xfail marks.
-HTTP_ACCEPTS = {
-    "dot-dot-name",
-    "api-version",
-    "query",
-    "fragment",
-    "encoded-slash",
-    "encoded-group",
-    "backslash",
-    "inner-space",
-    "tab",
-    "crlf",
-    "nul",
-    "trailing-slashes",
-    "template",
-}
-HTTP_XFAIL = pytest.mark.xfail(strict=True, reason="the HTTP API accepts this id")
-
-
 @pytest.mark.parametrize(
     "resource_id",
-    [
-        pytest.param(value, id=key, marks=[HTTP_XFAIL] if key in HTTP_ACCEPTS else [])
-        for key, value in INJECTED_IDS.items()
-    ],
+    [pytest.param(value, id=key) for key, value in INJECTED_IDS.items()],
 )
 def test_injected_workspace_http_rejected(resource_id: str) -> None:
     from remediators.functions.http import ApiError, validate_scope_id
@@ -255,7 +231,7 @@ def test_injected_workspace_http_rejected(resource_id: str) -> None:
 @pytest.mark.parametrize(
     "group_id",
     [
-        pytest.param(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/..", marks=HTTP_XFAIL),
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/..",
         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg?api-version=1",
         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg%2F..",
         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg\nx",
