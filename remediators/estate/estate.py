@@ -29,6 +29,7 @@ from remediators.estate.models import (
     Workspace,
     as_dict,
     as_list,
+    as_text,
     norm_id,
     parent_id,
 )
@@ -209,9 +210,9 @@ def _connections_with_children(
     merged: dict[str, dict[str, Any]] = {}
     for item in as_list(props.get("privateEndpointConnections")):
         item = as_dict(item)
-        merged[norm_id(item.get("id")) or str(len(merged))] = item
+        merged[norm_id(as_text(item.get("id"))) or str(len(merged))] = item
     for child in estate.children(str(target.get("id")), child_type):
-        merged[norm_id(child.get("id"))] = child
+        merged[norm_id(as_text(child.get("id")))] = child
     return list(merged.values())
 
 

@@ -75,10 +75,15 @@ def read_estate_file(path: str | os.PathLike[str]) -> LoadedEstate:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise EstateFileError(f"{name}: estate file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise EstateFileError(f"{name}: cannot read the estate file: {error}") from None
     except IsADirectoryError:
         raise EstateFileError(f"{name}: is a directory; pass an estate file (JSON)") from None
+    except UnicodeDecodeError:
+        raise EstateFileError(
+            f"{name}: the estate file is not UTF-8 text; save it as UTF-8 (for example "
+            "PowerShell's Out-File -Encoding utf8)"
+        ) from None
+    except OSError as error:
+        raise EstateFileError(f"{name}: cannot read the estate file: {error.strerror}") from None
     if not text.strip():
         raise EstateFileError(f"{name}: the estate file is empty; {_SHAPE_HINT}")
     try:
