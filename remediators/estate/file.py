@@ -18,6 +18,7 @@ appended to keeps its newest copy.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from azure.mgmt.core.tools import is_valid_resource_id
 
@@ -71,19 +72,51 @@ def read_estate_file(path: str | os.PathLike[str]) -> LoadedEstate:
     """Load the estate file at `path` and report the items it skipped or replaced."""
     name = str(path)
     try:
-        # utf-8-sig also reads files that PowerShell wrote with a byte order mark.
-        text = Path(path).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise EstateFileError(f"{name}: estate file not found; check the path") from None
     except IsADirectoryError:
         raise EstateFileError(f"{name}: is a directory; pass an estate file (JSON)") from None
-    except UnicodeDecodeError:
-        raise EstateFileError(
-            f"{name}: the estate file is not UTF-8 text; save it as UTF-8 (for example "
-            "PowerShell's Out-File -Encoding utf8)"
-        ) from None
     except OSError as error:
         raise EstateFileError(f"{name}: cannot read the estate file: {error.strerror}") from None
+    return parse_estate_bytes(data, name)
+
+
+def read_estate_stream(stream: IO[Any], name: str = "<stdin>") -> LoadedEstate:
+    """Load an estate from an open stream, such as standard input for `--estate -`."""
+    source = getattr(stream, "buffer", stream)
+    data = source.read()
+    if isinstance(data, str):
+        return parse_estate_text(data, name)
+    return parse_estate_bytes(data, name)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 text, or UTF-16 text that starts with a byte order mark.
+
+    Windows PowerShell 5.1 writes UTF-16 with a byte order mark when output is redirected
+    with `>`, and UTF-8 files from PowerShell may start with a byte order mark too. Raise
+    `UnicodeDecodeError` for anything else.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
+def parse_estate_bytes(data: bytes, name: str) -> LoadedEstate:
+    """Build an estate from the bytes of an estate file; `name` appears in error messages."""
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as error:
+        raise EstateFileError(
+            f"{name}: the estate file is not UTF-8 text (invalid byte at offset {error.start}); "
+            "save it as UTF-8 (for example PowerShell's Out-File -Encoding utf8)"
+        ) from None
+    return parse_estate_text(text, name)
+
+
+def parse_estate_text(text: str, name: str) -> LoadedEstate:
+    """Build an estate from the JSON text of an estate file; `name` appears in error messages."""
     if not text.strip():
         raise EstateFileError(f"{name}: the estate file is empty; {_SHAPE_HINT}")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -15,6 +16,7 @@ from remediators.estate.file import (
     dump_estate,
     load_estate,
     read_estate_file,
+    read_estate_stream,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "estates"
@@ -107,6 +109,42 @@ def test_byte_order_mark_accepted(tmp_path: Path) -> None:
     path.write_text("\ufeff[]", encoding="utf-8")
 
     assert len(load_estate(path)) == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_bom_accepted(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "utf16.json"
+    text = json.dumps([workspace()])
+    bom = "\ufeff" if encoding == "utf-16-be" else ""
+    path.write_bytes((bom + text).encode(encoding))
+
+    assert load_estate(path).workspace_ids() == [WORKSPACE_ID]
+
+
+def test_not_utf8_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    path.write_bytes('[{"name": "caf\xe9"}]'.encode("latin-1"))
+
+    expected = r"not UTF-8 text \(invalid byte at offset 14\); save it as UTF-8"
+    with pytest.raises(EstateFileError, match=expected):
+        read_estate_file(path)
+
+
+def test_directory_named(tmp_path: Path) -> None:
+    with pytest.raises(EstateFileError, match="is a directory; pass an estate file"):
+        read_estate_file(tmp_path)
+
+
+def test_stream_of_text() -> None:
+    stream = io.StringIO(json.dumps([workspace()]))
+
+    assert read_estate_stream(stream).estate.workspace_ids() == [WORKSPACE_ID]
+
+
+def test_stream_of_bytes() -> None:
+    stream = io.TextIOWrapper(io.BytesIO(json.dumps([workspace()]).encode("utf-16")))
+
+    assert read_estate_stream(stream).estate.workspace_ids() == [WORKSPACE_ID]
 
 
 def test_empty_file_named(tmp_path: Path) -> None:
