@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from remediators.findings import Action, Severity
-from remediators.lint import LintInputError, SpecKind, lint_file
+from remediators.lint import LintInputError, SpecKind, lint_file, lint_path, yaml_files
 
 YAML = Path(__file__).parent / "fixtures" / "yaml"
 BATCH_ENDPOINTS = [
@@ -52,6 +52,7 @@ def test_batch_endpoint_with_network_key(tmp_path: Path) -> None:
     assert finding.resource_id == str(path)
     assert "public_network_access" in finding.message
     assert finding.details["keys"] == ["public_network_access"]
+    assert "Remove the key:" in finding.message
 
 
 def test_batch_endpoint_with_both_keys(tmp_path: Path) -> None:
@@ -66,6 +67,7 @@ def test_batch_endpoint_with_both_keys(tmp_path: Path) -> None:
         "egress_public_network_access",
         "public_network_access",
     ]
+    assert "Remove the keys:" in finding.message
 
 
 def test_endpoint_without_schema_is_batch(tmp_path: Path) -> None:
@@ -122,3 +124,77 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_unrecognised_mapping(tmp_path: Path) -> None:
     with pytest.raises(LintInputError, match="cannot tell what the file describes"):
         lint_file(write(tmp_path, "description: something\n"))
+
+
+def test_documents_linted_separately(tmp_path: Path) -> None:
+    text = "name: ep\n---\nname: blue\nendpoint_name: ep\npublic_network_access: disabled\n"
+    report = lint_path(write(tmp_path, text))
+    assert [r.kind for r in report.results] == [SpecKind.BATCH_ENDPOINT, SpecKind.BATCH_DEPLOYMENT]
+    assert report.results[1].path.endswith("endpoint.yml, document 2")
+    assert report.results[0].findings == []
+    assert len(report.results[1].findings) == 1
+
+
+def test_trailing_separator_ignored(tmp_path: Path) -> None:
+    report = lint_path(write(tmp_path, "name: ep\n---\nname: other\n---\n"))
+    assert len(report.results) == 2
+    assert report.skipped == []
+
+
+def test_other_document_skipped(tmp_path: Path) -> None:
+    text = "name: ep\n---\nname: web\ntraffic:\n  blue: 100\n"
+    report = lint_path(write(tmp_path, text))
+    assert len(report.results) == 1
+    [skipped] = report.skipped
+    assert skipped.path.endswith("document 2")
+    assert "online endpoint" in skipped.reason
+    assert "expected a CLI v2" not in skipped.reason
+
+
+def test_several_documents_need_lint_path(tmp_path: Path) -> None:
+    with pytest.raises(LintInputError, match="contains 2 YAML documents"):
+        lint_file(write(tmp_path, "name: a\n---\nname: b\n"))
+
+
+def test_conda_environment_skipped(tmp_path: Path) -> None:
+    text = "name: scoring\nchannels: [conda-forge]\ndependencies: [python=3.11]\n"
+    report = lint_path(write(tmp_path, text, "conda.yaml"))
+    assert report.results == []
+    assert "conda environment" in report.skipped[0].reason
+
+
+def test_utf16_with_bom_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "endpoint.yml"
+    path.write_bytes("name: ep\n".encode("utf-16"))
+    assert lint_file(path).kind is SpecKind.BATCH_ENDPOINT
+
+
+def test_not_utf8_named(tmp_path: Path) -> None:
+    path = tmp_path / "endpoint.yml"
+    path.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(
+        LintInputError, match=r"not UTF-8 text \(invalid byte at offset 9\); save it"
+    ):
+        lint_file(path)
+
+
+def test_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(LintInputError, match="is a directory; pass a YAML file"):
+        lint_file(tmp_path)
+
+
+def test_directory_expanded(tmp_path: Path) -> None:
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    for name in ("a.yml", "deep/b.yaml", "deep/er/c.yml", "deep/notes.txt"):
+        (tmp_path / name).write_text("name: ep\n", encoding="utf-8")
+    files = yaml_files([tmp_path])
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == [
+        "a.yml",
+        "deep/b.yaml",
+        "deep/er/c.yml",
+    ]
+
+
+def test_directory_without_yaml(tmp_path: Path) -> None:
+    with pytest.raises(LintInputError, match=r"contains no \*\.yml or \*\.yaml file"):
+        yaml_files([tmp_path])
