@@ -14,6 +14,7 @@ import enum
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from azure.mgmt.core.tools import is_valid_resource_id
 
+from remediators.budget import Budget, BudgetExhausted
 from remediators.config import Settings
 from remediators.estate.estate import Estate, NetworkHistory, build_context
 from remediators.estate.history import history_from_changes
@@ -58,6 +60,9 @@ REQUEUE_DELAY_SECONDS = 10
 # After this many requeues the request fails, so a lease that never frees ends in the poison
 # queue instead of circling forever. With the delay above that is about 5 minutes.
 MAX_REQUEUES = 30
+# Time allowed for one queued evaluation, below host.json's functionTimeout of 10 minutes so
+# that a throttled evaluation is requeued rather than killed mid-way by the host.
+EVALUATION_BUDGET_SECONDS = 480.0
 # Audit partition of records about messages that name no usable workspace.
 NO_WORKSPACE = "/remediator/messages-without-workspace"
 # Status records of one evaluation request live in the partition of this prefix plus its id.
@@ -389,8 +394,12 @@ class EvaluationService:
         alerts: AlertHook | None = None,
         remediation: RemediationHook | None = None,
         clock: Callable[[], datetime] = utc_now,
+        budget_seconds: float = EVALUATION_BUDGET_SECONDS,
+        budget_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.budget_seconds = budget_seconds
+        self.budget_clock = budget_clock
         self.source = source
         self.stores = stores
         self._index = index
@@ -429,20 +438,33 @@ class EvaluationService:
             return self._reject_request(request, reason, ids, invocation_id)
 
         evaluation_id = request.evaluation_id or new_evaluation_id()
+        budget = Budget(self.budget_seconds, self.budget_clock)
         try:
-            return self.evaluate(
-                request.workspace_id,
-                reason=request.reason or "queued request",
-                dry_run=self.settings.dry_run if request.dry_run is None else request.dry_run,
-                evaluation_id=evaluation_id,
-                event_ids=request.event_ids,
-                window_end=request.window_end,
-                message_id=message_id,
-                invocation_id=invocation_id,
-                track_status=request.evaluation_id is not None,
-            )
+            with budget.applied():
+                return self.evaluate(
+                    request.workspace_id,
+                    reason=request.reason or "queued request",
+                    dry_run=self.settings.dry_run if request.dry_run is None else request.dry_run,
+                    evaluation_id=evaluation_id,
+                    event_ids=request.event_ids,
+                    window_end=request.window_end,
+                    message_id=message_id,
+                    invocation_id=invocation_id,
+                    track_status=request.evaluation_id is not None,
+                )
         except LeaseUnavailable as busy:
             return self._requeue(request, evaluation_id, str(busy), ids)
+        except BudgetExhausted as exhausted:
+            # Nothing was decided from the partial reads: findings are recorded only after
+            # every read succeeded, and the actions already taken are idempotent.
+            logger.warning(
+                "Evaluation of %s ran out of its %.0f s budget (%s); requeued it",
+                request.workspace_id,
+                self.budget_seconds,
+                exhausted,
+                extra={**ids, "evaluation_id": evaluation_id},
+            )
+            return self._requeue(request, evaluation_id, f"time budget exhausted: {exhausted}", ids)
 
     def record_poison(
         self,
@@ -752,8 +774,9 @@ class EvaluationService:
     ) -> EvaluationOutcome:
         if request.requeues >= MAX_REQUEUES:
             raise RuntimeError(
-                f"workspace {request.workspace_id!r} stayed leased through {MAX_REQUEUES} "
-                "requeues; check for a stuck evaluator holding the lease in the 'locks' container"
+                f"the evaluation of workspace {request.workspace_id!r} was requeued "
+                f"{MAX_REQUEUES} times (last: {reason}); check for a stuck evaluator holding "
+                "the lease in the 'locks' container, or for ARM throttling"
             )
         again = QueuedRequest(
             workspace_id=request.workspace_id,
@@ -769,8 +792,7 @@ class EvaluationService:
             again.to_json(), visibility_timeout=REQUEUE_DELAY_SECONDS
         )
         logger.info(
-            "Workspace %s is being evaluated by another instance; requeued the request for "
-            "%d s (%s)",
+            "Requeued the evaluation of %s for %d s: %s",
             request.workspace_id,
             REQUEUE_DELAY_SECONDS,
             reason,

@@ -62,3 +62,38 @@ def test_deleted_storage_recorded_missing(harness: Harness) -> None:
     [record] = harness.evaluations(WS_A)
     details: dict[str, Any] = record.details
     assert STORAGE in details.get("missing", [])
+
+
+def test_throttling_past_budget_requeues(harness: Harness) -> None:
+    from fake_arm import FakeArmTransport
+    from remediators.clients import AzureClients
+    from remediators.estate.live import LiveSource
+    from remediators.service import EvaluationService, Status
+
+    # Clients with the SDK's normal retries, and a budget clock that advances only with the
+    # Retry-After sleeps the fake records, so the test never waits in real time.
+    clients = AzureClients(
+        harness.credential, transport=FakeArmTransport(harness.arm), polling_interval=0
+    )
+    service = EvaluationService(
+        harness.runtime.settings,
+        LiveSource(clients),
+        harness.stores,
+        budget_seconds=30.0,
+        budget_clock=lambda: sum(harness.arm.sleeps),
+    )
+    harness.arm.inject_fault(
+        "GET",
+        r"storageAccounts/mlstore01\?",
+        status=429,
+        headers={"Retry-After": "20"},
+        times=3,
+    )
+
+    outcome = service.handle_message(message(), message_id="msg-budget", dequeue_count=1)
+
+    assert outcome.status == Status.REQUEUED
+    assert "time budget exhausted" in (outcome.detail or "")
+    assert open_rules(harness) == set()
+    assert harness.queue.delays == [10]
+    assert sum(harness.arm.sleeps) <= 30.0
