@@ -3,11 +3,11 @@
 Every resource starts from the ARM GET sample of its type (copied unchanged, see
 benchmarks/payloads/PROVENANCE.md) and gets the ids, names and links of its workspace.
 
-One reference workspace holds 1 storage account, 1 registry, 1 key vault, 2 compute clusters
-in 1 virtual network, 3 batch endpoints with 1 deployment each, and 7 private endpoints
-(workspace, storage blob, file, queue and table, registry, vault), each with a DNS zone group
-whose zones hold the endpoint's A record (one workspace in ten lacks one zone, so the
-DNS rule has something to find). The virtual network has a compute subnet (NSG and
+One reference workspace contains 1 storage account, 1 registry, 1 key vault, 2 compute
+clusters in 1 virtual network, and 3 batch endpoints with 1 deployment each. It also has 7
+private endpoints (workspace, storage blob, file, queue and table, registry, vault), each with
+a DNS zone group whose zones contain the endpoint's A record. One workspace in ten lacks one
+zone, so the DNS rule has something to find. The virtual network has a compute subnet (NSG and
 NAT gateway) and a private endpoint subnet (no NSG, as private endpoints ignore NSGs unless
 network policies are on). The private DNS zones live once, in a hub resource group.
 
@@ -55,7 +55,7 @@ def sample(name: str) -> Json:
 
 
 def dns_zone_names() -> list[str]:
-    """Every private DNS zone the endpoints of a reference workspace need."""
+    """Return every private DNS zone that the endpoints of a reference workspace need."""
     names: list[str] = []
     for _, _, group in ENDPOINT_GROUPS:
         names += [z for z in required_zones(group) if z not in names]
@@ -100,7 +100,7 @@ class WorkspaceIds:
         }[kind]
 
     def ip(self, position: int) -> str:
-        """A private IP in the endpoint subnet, unique across the estate."""
+        """Return a private IP in the endpoint subnet, unique across the estate."""
         return f"10.{self.index // 250}.{self.index % 250}.{4 + position}"
 
 
@@ -196,8 +196,8 @@ def registry(ids: WorkspaceIds) -> Json:
 
 
 def key_vault(ids: WorkspaceIds) -> Json:
-    """The key vault in its 2024-11-01 GET shape (no vault GET sample is copied); its
-    connection starts from the copied connection sample."""
+    """Build the key vault in its 2024-11-01 GET shape, because no vault GET sample is
+    copied. Its connection starts from the copied connection sample."""
     connection = sample("keyvault_privateEndpointConnection_get_2024-11-01")
     template = _connection(ids, ids.vault, "kv", "vault")
     connection.update(id=template["id"], name=template["name"], type=template["type"])
@@ -321,7 +321,7 @@ def zone_group(endpoint: Json) -> Json:
 
 
 def record_sets(endpoint: Json) -> list[Json]:
-    """The A records a zone group writes into the hub zones for `endpoint`."""
+    """Build the A records that a zone group writes into the hub zones for `endpoint`."""
     records = []
     for config in endpoint["properties"]["customDnsConfigs"]:
         name, zone = config["fqdn"].split(".", 1)
@@ -380,7 +380,7 @@ def network(ids: WorkspaceIds) -> list[Json]:
 
 
 def change_record(ids: WorkspaceIds) -> Json:
-    """The Resource Graph change row of the workspace turning publicNetworkAccess off."""
+    """Build the Resource Graph change row of the workspace turning publicNetworkAccess off."""
     return {
         "id": f"{ids.workspace}/providers/Microsoft.Resources/changes/chg-{ids.suffix}",
         "name": f"chg-{ids.suffix}",
@@ -404,13 +404,13 @@ def change_record(ids: WorkspaceIds) -> Json:
 
 
 def has_dns_fault(index: int) -> bool:
-    """Whether workspace `index` has the planted fault: its workspace private endpoint's
-    zone group (and so the hub zone) lacks the notebooks zone. One workspace in ten."""
+    """Return whether workspace `index` has the planted fault, one workspace in ten. Its
+    workspace private endpoint's zone group, and so the hub zone, lacks the notebooks zone."""
     return index % 10 == 3
 
 
 def workspace_resources(index: int) -> list[Json]:
-    """Every resource of reference workspace number `index` (DNS zones excluded)."""
+    """Build every resource of reference workspace number `index`, DNS zones excluded."""
     ids = WorkspaceIds(index)
     resources = [workspace(ids), storage_account(ids), registry(ids), key_vault(ids)]
     resources += [cluster(ids, name) for name in CLUSTERS]
@@ -446,7 +446,7 @@ def dns_zones() -> list[Json]:
 
 
 def reference_estate() -> list[Json]:
-    """One reference workspace with its hub DNS zones."""
+    """Build one reference workspace with its hub DNS zones."""
     return dns_zones() + workspace_resources(0)
 
 

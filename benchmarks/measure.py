@@ -39,7 +39,7 @@ Direction = Literal["max", "min"]
 class Figure:
     """One named figure: ours beside the naive baseline, and the target it must meet.
 
-    `direction` says how the target reads: "max" means at most `target`, "min" at least.
+    `direction` is "max" when the value must be at most `target` and "min" when at least.
     `ratio` is ours divided by the baseline.
     """
 
@@ -305,7 +305,7 @@ def sweep_figures(settings: Settings) -> tuple[list[Figure], dict[str, Any]]:
 
 
 def rate_limit_figure(settings: Settings) -> Figure:
-    """A sweep against a fake that answers 429 past its budget, paced and unpaced."""
+    """Measure a sweep, paced and unpaced, against a fake that returns 429 past its budget."""
     server = Budget(burst=40, per_second=40)
     client = Budget(burst=30, per_second=30)
 

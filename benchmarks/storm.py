@@ -1,8 +1,8 @@
 """An event storm through normalise, route and the coalescer, and the routing throughput.
 
-The storm runs on Azurite when it accepts connections on 127.0.0.1, else on `MemoryTables`,
-an in-memory table with the conditional writes the coalescer relies on (insert fails on an
-existing entity, update and delete with an ETag fail when the entity changed).
+The storm runs on Azurite when it accepts connections on 127.0.0.1, else on `MemoryTables`.
+That in-memory table keeps the conditional writes the coalescer relies on: an insert fails on
+an existing entity, and an update or delete with an ETag fails when the entity changed.
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def events_per_second(index: DependencyIndex, events: list[Json], *, seconds: fl
 
 
 def baseline_events_per_second(estate: Estate, events: list[Json], *, seconds: float) -> float:
-    """The same without a cache: the dependency index is rebuilt from the estate per event."""
+    """Measure the same without a cache, rebuilding the dependency index per event."""
     routed = 0
     started = time.perf_counter()
     elapsed = 0.0

@@ -4,7 +4,7 @@ ARM throttles each subscription and principal with token buckets: reads refill a
 25 per second after a burst of 250, writes at about 10 per second after a burst of 200.
 `RateLimitPolicy` keeps one `TokenBucket` per subscription and kind (read or write) and
 makes each request wait for a token before it is sent, so the app slows down instead of
-collecting 429 answers and Retry-After sleeps. It sits after the retry policy, so a retried
+collecting 429 responses and Retry-After sleeps. It sits after the retry policy, so a retried
 request takes a token again, as ARM counts it again.
 """
 
