@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 PROG = "remediate"
 FAIL_ON = ("error", "warning", "info", "never")
+DISTRIBUTION = "batch-endpoint-remediator"
+_ESTATE_HELP = "offline estate file (JSON), or - to read it from standard input"
 
 
 class UsageError(Exception):
@@ -41,6 +43,17 @@ class _Parser(argparse.ArgumentParser):
 class Streams:
     stdout: TextIO
     stderr: TextIO
+    stdin: TextIO
+
+
+def package_version() -> str:
+    """Return the installed version of the distribution, or a note that it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return f"(unknown: {DISTRIBUTION} is not installed; run pip install -e .)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on",
         choices=FAIL_ON,
         default="error",
-        help="exit 1 when a finding of this severity or worse is found (default: error)",
+        help="exit 1 when a finding of this severity or worse is found (default: error). Info "
+        "findings include guidance notes, such as endpoint.studio-invoke for every batch "
+        "endpoint of a private workspace, so --fail-on info fails whenever guidance exists",
     )
     common.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
 
@@ -63,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Check the network isolation of Azure Machine Learning batch endpoints.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -70,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="evaluate an estate file or live Azure"
     )
     scope = check.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--estate", metavar="FILE", help="offline estate file (JSON)")
+    scope.add_argument("--estate", metavar="FILE", help=_ESTATE_HELP)
     scope.add_argument("--workspace", metavar="ID", help="ARM id of one workspace (live)")
     scope.add_argument("--resource-group", metavar="ID", help="ARM id of a resource group (live)")
     scope.add_argument("--subscription", metavar="ID", help="subscription id (live)")
@@ -80,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report", parents=[common], help="write an HTML report of an estate file or live Azure"
     )
     report_scope = report.add_mutually_exclusive_group(required=True)
-    report_scope.add_argument("--estate", metavar="FILE", help="offline estate file (JSON)")
+    report_scope.add_argument("--estate", metavar="FILE", help=_ESTATE_HELP)
     report_scope.add_argument("--workspace", metavar="ID", help="ARM id of one workspace (live)")
     report_scope.add_argument(
         "--resource-group", metavar="ID", help="ARM id of a resource group (live)"
@@ -89,9 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", metavar="FILE", required=True, help="HTML file to write")
     _add_rule_options(report)
 
-    export = commands.add_parser(
-        "export", parents=[common], help="write an estate file from live Azure"
+    # export reports no findings, so it takes no --fail-on and prints its summary as text or JSON.
+    export = commands.add_parser("export", help="write an estate file from live Azure")
+    export.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="summary format: a line of text, or one JSON object (default: table)",
     )
+    export.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
     export.add_argument("--subscription", metavar="ID", required=True, help="subscription id")
     export.add_argument(
         "-o", "--output", metavar="FILE", required=True, help="estate file to write"
@@ -100,7 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser(
         "lint", parents=[common], help="check batch endpoint and deployment YAML files"
     )
-    lint.add_argument("files", metavar="FILE", nargs="+", help="CLI v2 YAML file")
+    lint.add_argument(
+        "files",
+        metavar="PATH",
+        nargs="+",
+        help="CLI v2 YAML file, or a directory whose *.yml and *.yaml files are linted",
+    )
 
     plan = commands.add_parser(
         "plan-event",
@@ -108,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="show which workspaces an event affects and what would be done (writes nothing)",
     )
     plan.add_argument("event_file", metavar="EVENT_FILE", help="Event Grid delivery (JSON)")
-    plan.add_argument("--estate", metavar="FILE", required=True, help="offline estate file")
+    plan.add_argument("--estate", metavar="FILE", required=True, help=_ESTATE_HELP)
     plan.add_argument(
         "--scope",
         metavar="SUBSCRIPTION",
@@ -145,13 +172,14 @@ def main(
     clients: Any = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
     """Run `remediate` and return its exit status.
 
     `clients` replaces the Azure clients of the live modes (an `AzureClients`), so tests and
     the demo run them against a fake ARM without a real credential.
     """
-    streams = Streams(stdout or sys.stdout, stderr or sys.stderr)
+    streams = Streams(stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
@@ -176,7 +204,7 @@ def main(
 @contextmanager
 def _stderr_logging(stream: TextIO, verbosity: int) -> Iterator[None]:
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_CliFormatter())
     level = logging.WARNING
     if verbosity == 1:
         level = logging.INFO
@@ -192,6 +220,16 @@ def _stderr_logging(stream: TextIO, verbosity: int) -> Iterator[None]:
     finally:
         package.removeHandler(handler)
         package.setLevel(previous)
+
+
+class _CliFormatter(logging.Formatter):
+    """Format log records as `remediate: warning: message`, the form of the CLI's errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        return f"{PROG}: {record.levelname.lower()}: {message}"
 
 
 def exit_status(evaluations_findings: Sequence[Severity], fail_on: str) -> int:
@@ -210,15 +248,10 @@ def rule_options(args: argparse.Namespace) -> RuleOptions:
 
 
 def run_check(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
-    from remediators.estate.file import EstateFileError, read_estate_file
-
     options = rule_options(args)
     extra: dict[str, Any] = {}
     if args.estate:
-        try:
-            loaded = read_estate_file(args.estate)
-        except EstateFileError as error:
-            raise UsageError(str(error)) from None
+        loaded = load_estate_argument(args.estate, streams.stdin)
         report_skipped(loaded.skipped, args.estate, streams.stderr)
         ids = loaded.estate.workspace_ids()
         if not ids:
@@ -265,16 +298,12 @@ def incomplete_status(evaluations: Sequence[Evaluation], fail_on: str, stderr: T
 
 def run_report(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
     """Write the HTML report of an estate file or a live scope; exit as `check` does."""
-    from remediators.estate.file import EstateFileError, read_estate_file
     from remediators.report import evaluate_for_report, render_report
     from remediators.report import write_report as write_html
 
     options = rule_options(args)
     if args.estate:
-        try:
-            loaded = read_estate_file(args.estate)
-        except EstateFileError as error:
-            raise UsageError(str(error)) from None
+        loaded = load_estate_argument(args.estate, streams.stdin)
         report_skipped(loaded.skipped, args.estate, streams.stderr)
         evaluations, contexts = evaluate_for_report(loaded.estate, options=options)
         source = args.estate
@@ -297,8 +326,22 @@ def run_report(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
 
 
 def report_skipped(count: int, name: str, stream: TextIO) -> None:
-    if count:
+    if count == 1:
+        stream.write(f"{name}: skipped 1 resource of a type no rule reads\n")
+    elif count:
         stream.write(f"{name}: skipped {count} resources of types no rule reads\n")
+
+
+def load_estate_argument(name: str, stdin: TextIO) -> Any:
+    """Read the estate file `name`, or standard input when it is `-`; UsageError if invalid."""
+    from remediators.estate.file import EstateFileError, read_estate_file, read_estate_stream
+
+    try:
+        if name == "-":
+            return read_estate_stream(stdin)
+        return read_estate_file(name)
+    except EstateFileError as error:
+        raise UsageError(str(error)) from None
 
 
 def write_report(
@@ -490,15 +533,28 @@ def run_export(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
 
 
 def run_lint(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
-    from remediators.lint import LintInputError, LintResult, lint_file
+    """Lint files and directories; exit 2 when one cannot be read or none is a batch spec."""
+    from remediators.lint import LintInputError, LintResult, SkippedDocument, lint_path, yaml_files
 
     results: list[LintResult] = []
+    skipped: list[SkippedDocument] = []
     errors: list[str] = []
-    for path in args.files:
+    for argument in args.files:
         try:
-            results.append(lint_file(path))
+            paths = yaml_files([argument])
         except LintInputError as error:
             errors.append(str(error))
+            continue
+        for path in paths:
+            try:
+                report = lint_path(path)
+            except LintInputError as error:
+                errors.append(str(error))
+                continue
+            results += report.results
+            skipped += report.skipped
+    if not results and not errors:
+        errors.append(_no_batch_spec_message(skipped))
     findings = [f for r in results for f in r.findings]
     if args.format == "json":
         output.write_json(
@@ -508,12 +564,15 @@ def run_lint(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
                     {"path": r.path, "kind": r.kind.value, "findings": len(r.findings)}
                     for r in results
                 ],
+                "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
                 "errors": errors,
             },
             streams.stdout,
         )
     else:
-        output.write_lint(results, streams.stdout, markdown=args.format == "markdown")
+        output.write_lint(
+            results, streams.stdout, markdown=args.format == "markdown", skipped=skipped
+        )
     for message in errors:
         streams.stderr.write(f"{PROG}: error: {message}\n")
     if errors:
@@ -521,22 +580,30 @@ def run_lint(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
     return exit_status([f.severity for f in findings], args.fail_on)
 
 
+def _no_batch_spec_message(skipped: Sequence[Any]) -> str:
+    shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:3])
+    more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return (
+        f"no batch endpoint or batch deployment spec found (skipped {shown}{more}); pass CLI v2 "
+        "specs with $schema batchEndpoint.schema.json or batchDeployment.schema.json"
+    )
+
+
 # ---------------------------------------------------------------- plan-event
 
 
-def plan_event(args: argparse.Namespace) -> dict[str, Any]:
-    """Route an event file against an estate file and list what each workspace would get."""
+def plan_event(args: argparse.Namespace, stdin: TextIO | None = None) -> dict[str, Any]:
+    """Route an event file against an estate file and list what each workspace would get.
+
+    `stdin` is read as the estate when `args.estate` is `-` (default: the process's stdin).
+    """
     from pathlib import Path
 
-    from remediators.estate.file import EstateFileError, read_estate_file
     from remediators.estate.models import subscription_of
     from remediators.events import Rejected, ResourceChange, normalise
     from remediators.routing import DependencyIndex, Router
 
-    try:
-        loaded = read_estate_file(args.estate)
-    except EstateFileError as error:
-        raise UsageError(str(error)) from None
+    loaded = load_estate_argument(args.estate, stdin or sys.stdin)
     try:
         delivery = Path(args.event_file).read_bytes()
     except OSError as error:
@@ -658,7 +725,7 @@ def _planned_action(finding: Any, mode: str) -> dict[str, Any]:
 
 
 def run_plan_event(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
-    plan = plan_event(args)
+    plan = plan_event(args, streams.stdin)
     if args.format == "json":
         output.write_json(plan, streams.stdout)
     elif args.format == "markdown":

@@ -16,7 +16,7 @@ from remediators.evaluation import Evaluation
 from remediators.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from remediators.lint import LintResult
+    from remediators.lint import LintResult, SkippedDocument
 
 FORMATS = ("table", "json", "markdown")
 
@@ -236,7 +236,12 @@ def write_plan_markdown(plan: Mapping[str, Any], stream: TextIO) -> None:
         stream.write("| " + " | ".join(_markdown_cell(c) for c in cells) + " |\n")
 
 
-def write_lint(results: Iterable[LintResult], stream: TextIO, markdown: bool = False) -> None:
+def write_lint(
+    results: Iterable[LintResult],
+    stream: TextIO,
+    markdown: bool = False,
+    skipped: Sequence[SkippedDocument] = (),
+) -> None:
     results = list(results)
     findings = [f for r in results for f in r.findings]
     if markdown:
@@ -250,7 +255,11 @@ def write_lint(results: Iterable[LintResult], stream: TextIO, markdown: bool = F
                     finding.message,
                 ]
                 stream.write("| " + " | ".join(_markdown_cell(c) for c in cells) + " |\n")
-        stream.write(f"\n{_lint_summary(findings, results)}\n")
+        if skipped:
+            stream.write("\nSkipped:\n\n")
+        for document in skipped:
+            stream.write(f"- `{document.path}`: {_markdown_cell(document.reason)}\n")
+        stream.write(f"\n{_lint_summary(findings, results, skipped)}\n")
         return
     console = console_for(stream)
     for result in results:
@@ -261,8 +270,17 @@ def write_lint(results: Iterable[LintResult], stream: TextIO, markdown: bool = F
                 Text(f"  {finding.severity.value} ", style=_SEVERITY_STYLE[finding.severity]),
                 Text(f"{finding.rule}: {finding.message}"),
             )
-    console.print(_lint_summary(findings, results))
+    for document in skipped:
+        console.print(Text(f"{document.path}: skipped: {document.reason}", style="dim"))
+    console.print(_lint_summary(findings, results, skipped))
 
 
-def _lint_summary(findings: Sequence[Finding], results: Sequence[LintResult]) -> str:
-    return f"{counted(len(findings), 'finding')} in {counted(len(results), 'file')}"
+def _lint_summary(
+    findings: Sequence[Finding],
+    results: Sequence[LintResult],
+    skipped: Sequence[SkippedDocument],
+) -> str:
+    summary = f"{counted(len(findings), 'finding')} in {counted(len(results), 'spec')}"
+    if skipped:
+        summary += f", {counted(len(skipped), 'document')} skipped"
+    return summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ from remediators.output import print_findings, short_resource
 
 YAML = Path(__file__).parent / "fixtures" / "yaml"
 DEMO_ESTATE = Path(__file__).parent.parent / "demo" / "estate.json"
+DEMO_EVENTS = Path(__file__).parent.parent / "demo" / "events"
 SUBSCRIPTION = "8f6b6c2e-1d3a-4c8e-9b7a-2f4d5e6a7b8c"
 GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml-prod"
 WORKSPACE_ID = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-public"
+DEMO_WORKSPACE = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-batch"
 
 
 class Run:
@@ -134,8 +137,33 @@ def test_check_reports_skipped_types(tmp_path: Path) -> None:
     }
     path = estate_file(tmp_path, [public_workspace(), disk])
     run = Run(["check", "--estate", path, "--format", "json"])
-    assert "skipped 1 resources" in run.stderr
+    assert "skipped 1 resource of a type no rule reads" in run.stderr
     assert run.json()["estate"]["skipped_types"] == {"microsoft.compute/disks": 1}
+
+
+def test_check_estate_from_stdin() -> None:
+    stdin = io.StringIO(json.dumps([public_workspace()]))
+    run = Run(["check", "--estate", "-", "--format", "json"], stdin=stdin)
+    assert run.code == 1
+    assert [f["rule"] for f in run.json()["findings"]] == ["workspace.private-link"]
+
+
+def test_plan_estate_from_stdin() -> None:
+    stdin = io.StringIO(DEMO_ESTATE.read_text())
+    event = DEMO_EVENTS / "docs_subscription_ResourceWriteSuccess_eventgrid_array.json"
+    run = Run(["plan-event", str(event), "--estate", "-", "--format", "json"], stdin=stdin)
+    assert run.json()["workspaces"][0]["workspace_id"] == DEMO_WORKSPACE
+
+
+def test_warning_log_format(tmp_path: Path) -> None:
+    renamed = public_workspace()
+    renamed["tags"] = {"owner": "someone"}
+    path = estate_file(tmp_path, [public_workspace(), renamed])
+    run = Run(["check", "--estate", path, "--format", "json"])
+    assert "remediate: warning: " in run.stderr
+    assert "repeats id" in run.stderr
+    assert "remediators.estate.file" not in run.stderr
+    assert "WARNING" not in run.stderr
 
 
 def test_check_json_is_one_object(tmp_path: Path) -> None:
@@ -219,6 +247,18 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--fail-on" in capsys.readouterr().out
 
 
+def test_fail_on_help_names_guidance(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Info findings include guidance notes" in text
+    assert "--fail-on info fails whenever guidance exists" in text
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"remediate {version('batch-endpoint-remediator')}\n"
+
+
 # ---------------------------------------------------------------- lint
 
 
@@ -251,6 +291,38 @@ def test_lint_table(tmp_path: Path) -> None:
     assert "egress_public_network_access" in run.stdout
 
 
+def test_lint_directory_skips_other_kinds(tmp_path: Path) -> None:
+    (tmp_path / "nested").mkdir()
+    online = "azureml-examples_online_endpoint_vnet_public_network_access_disabled.yml"
+    (tmp_path / "online.yml").write_text((YAML / online).read_text())
+    (tmp_path / "nested" / "batch.yaml").write_text("name: ep\n---\nname: ep2\n")
+    run = Run(["lint", str(tmp_path), "--format", "json"])
+    document = run.json()
+    assert run.code == 0
+    assert [f["kind"] for f in document["files"]] == ["batch endpoint", "batch endpoint"]
+    assert document["files"][1]["path"].endswith("batch.yaml, document 2")
+    assert [s["path"] for s in document["skipped"]] == [str(tmp_path / "online.yml")]
+    assert "online endpoint" in document["skipped"][0]["reason"]
+    assert document["errors"] == []
+
+
+def test_lint_table_lists_skipped(tmp_path: Path) -> None:
+    (tmp_path / "batch.yml").write_text("name: ep\n")
+    (tmp_path / "conda.yml").write_text("name: env\ndependencies: [python]\n")
+    run = Run(["lint", str(tmp_path)])
+    assert run.code == 0
+    assert f"{tmp_path / 'conda.yml'}: skipped: the file looks like a conda" in run.stdout
+    assert "0 findings in 1 spec, 1 document skipped" in run.stdout
+
+
+def test_lint_unreadable_file_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "batch.yml").write_text("name: ep\n")
+    (tmp_path / "broken.yml").write_text("name: a\n  bad: [\n")
+    run = Run(["lint", str(tmp_path)])
+    assert run.code == 2
+    assert "broken.yml: not valid YAML" in run.stderr
+
+
 def test_lint_online_endpoint_rejected() -> None:
     path = YAML / "azureml-examples_online_endpoint_vnet_public_network_access_disabled.yml"
     run = Run(["lint", str(path)])
@@ -268,8 +340,6 @@ def test_lint_not_yaml(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- live modes over the fake ARM
-
-DEMO_WORKSPACE = f"{GROUP}/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-batch"
 
 
 class FakeCredential:
@@ -322,6 +392,18 @@ def test_live_forbidden(arm: FakeArm, clients: AzureClients) -> None:
     assert_usage_error(run, "HTTP 403", "Reader")
 
 
+def test_export_has_no_fail_on(tmp_path: Path, clients: AzureClients) -> None:
+    target = str(tmp_path / "e.json")
+    argv = ["export", "--subscription", SUBSCRIPTION, "-o", target, "--fail-on", "info"]
+    assert_usage_error(Run(argv, clients=clients), "unrecognized arguments: --fail-on")
+
+
+def test_export_rejects_markdown(tmp_path: Path, clients: AzureClients) -> None:
+    target = str(tmp_path / "e.json")
+    argv = ["export", "--subscription", SUBSCRIPTION, "-o", target, "--format", "markdown"]
+    assert_usage_error(Run(argv, clients=clients), "invalid choice: 'markdown'")
+
+
 def test_export_round_trip(tmp_path: Path, clients: AzureClients) -> None:
     target = tmp_path / "export.json"
     run = Run(["export", "--subscription", SUBSCRIPTION, "-o", str(target)], clients=clients)
@@ -339,8 +421,6 @@ def test_live_invalid_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ---------------------------------------------------------------- plan-event
-
-DEMO_EVENTS = Path(__file__).parent.parent / "demo" / "events"
 
 
 def plan(event: str, *extra: str) -> Run:
