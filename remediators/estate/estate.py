@@ -94,6 +94,10 @@ class Estate:
     def __init__(self, resources: Iterable[Mapping[str, Any]] = ()) -> None:
         self._by_id: dict[str, dict[str, Any]] = {}
         self._children: dict[tuple[str, str], list[str]] = {}
+        # Keys by lowercased type, in insertion order (a dict used as an ordered set).
+        self._by_type: dict[str, dict[str, None]] = {}
+        # Private endpoint keys by lowercased target id; built on first use, reset on change.
+        self._endpoints_by_target: dict[str, list[str]] | None = None
         self.changes: list[ResourceChangeRecord] = []
         for payload in resources:
             self.add(payload)
@@ -107,8 +111,16 @@ class Estate:
         key = norm_id(str(payload.get("id") or ""))
         if not key:
             raise ValueError("a resource without an id cannot be added to the estate")
-        is_new = key not in self._by_id
+        previous = self._by_id.get(key)
+        is_new = previous is None
+        if previous is not None and type_of(previous) != kind:
+            self._by_type.get(type_of(previous), {}).pop(key, None)
+        if kind == PRIVATE_ENDPOINT or (
+            previous is not None and type_of(previous) == PRIVATE_ENDPOINT
+        ):
+            self._endpoints_by_target = None
         self._by_id[key] = dict(payload)
+        self._by_type.setdefault(kind, {})[key] = None
         if kind == VIRTUAL_NETWORK:
             # Subnets embedded in a virtual network are indexed as resources of their own,
             # unless a standalone subnet object (usually more complete) is already there.
@@ -133,8 +145,8 @@ class Estate:
         return list(self._by_id.values())
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
-        wanted = resource_type.lower()
-        return [p for p in self._by_id.values() if type_of(p) == wanted]
+        keys = self._by_type.get(resource_type.lower(), {})
+        return [self._by_id[k] for k in keys]
 
     def children(self, parent: str, child_type: str) -> list[dict[str, Any]]:
         keys = self._children.get((norm_id(parent), child_type.lower()), [])
@@ -145,12 +157,16 @@ class Estate:
 
     def private_endpoints_targeting(self, target_id: str) -> list[dict[str, Any]]:
         """Return every private endpoint with a connection to `target_id`, under any name."""
-        found = []
-        for payload in self.of_type(PRIVATE_ENDPOINT):
-            endpoint = PrivateEndpoint.from_arm(payload)
-            if endpoint.targets(target_id):
-                found.append(payload)
-        return found
+        if self._endpoints_by_target is None:
+            index: dict[str, list[str]] = {}
+            for key in self._by_type.get(PRIVATE_ENDPOINT, {}):
+                endpoint = PrivateEndpoint.from_arm(self._by_id[key])
+                for connection in endpoint.connections:
+                    target = norm_id(connection.private_link_service_id)
+                    if target and key not in index.get(target, []):
+                        index.setdefault(target, []).append(key)
+            self._endpoints_by_target = index
+        return [self._by_id[k] for k in self._endpoints_by_target.get(norm_id(target_id), [])]
 
 
 @dataclass
