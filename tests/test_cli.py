@@ -115,6 +115,13 @@ def test_table_shows_names_in_full(width: int) -> None:
     assert max(len(line.rstrip()) for line in text.splitlines()) <= width
 
 
+def test_table_times_in_one_format() -> None:
+    run = Run(["check", "--estate", str(DEMO_ESTATE)])
+    assert "created at 2026-09-01T08:30:00Z" in run.stdout
+    assert "private-link enabled at 2026-10-15T09:42:17Z" in run.stdout
+    assert "+00:00" not in run.stdout
+
+
 def test_table_when_it_fits() -> None:
     evaluations = evaluate_estate(load_estate(DEMO_ESTATE))
     console = Console(file=io.StringIO(), width=200, color_system=None)

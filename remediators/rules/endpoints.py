@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from remediators.estate.estate import WorkspaceContext
@@ -46,6 +47,14 @@ def _recreate_hint(endpoint: BatchEndpoint) -> str:
     )
 
 
+def utc_text(moment: datetime) -> str:
+    """Format a time for messages as ISO 8601 UTC to the second, such as 2026-09-01T08:30:00Z.
+
+    The details keep `isoformat()` with full precision; messages use one readable format.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 @check("endpoint.stale-network")
 def stale_network(context: WorkspaceContext, options: RuleOptions) -> Iterator[Finding]:
     became_private = context.history.became_private_at
@@ -59,9 +68,9 @@ def stale_network(context: WorkspaceContext, options: RuleOptions) -> Iterator[F
             "endpoint.stale-network",
             endpoint.id,
             context.workspace.id,
-            f"Batch endpoint {endpoint.name} was created at {created.isoformat()}, before "
+            f"Batch endpoint {endpoint.name} was created at {utc_text(created)}, before "
             f"workspace {context.workspace.name} became private-link enabled at "
-            f"{became_private.isoformat()}. A batch endpoint keeps the network setting it was "
+            f"{utc_text(became_private)}. A batch endpoint keeps the network setting it was "
             f"created with, so it still uses the public configuration. Fix: recreate it "
             f"({_recreate_hint(endpoint)}).",
             created_at=created.isoformat(),
@@ -85,9 +94,9 @@ def network_age_unknown(context: WorkspaceContext, options: RuleOptions) -> Iter
                 continue
         elif created is not None and evidence is not None and created >= evidence:
             continue
-        created_text = created.isoformat() if created else "an unknown time"
+        created_text = utc_text(created) if created else "an unknown time"
         evidence_text = (
-            f"the earliest evidence that it was private is {evidence.isoformat()}"
+            f"the earliest evidence that it was private is {utc_text(evidence)}"
             if evidence
             else "there is no record of when it became private"
         )
