@@ -166,6 +166,7 @@ class FakeArm:
         self._faults: list[Fault] = []
         self._outcomes: list[OperationOutcome] = []
         self._operations: dict[str, _Operation] = {}
+        self._hooks: list[Callable[[str, str, FakeResponse], None]] = []
         for group in resource_groups:
             self.add_resource_group(group)
         for payload in resources:
@@ -266,6 +267,36 @@ class FakeArm:
         with self._lock:
             self._outcomes.append(outcome)
 
+    def after_request(self, hook: Callable[[str, str, FakeResponse], None]) -> None:
+        """Call `hook(method, url, response)` after each request is applied and answered.
+
+        The hook runs before the caller receives the answer, so an exception it raises
+        reaches the caller in place of the answer. That models a client that dies after ARM
+        applied its write. Hooks run in the calling thread, without the fake's lock.
+        """
+        with self._lock:
+            self._hooks.append(hook)
+
+    def operation_resource(self, url: str) -> str | None:
+        """Return the resource id a long-running operation URL reports on, or None."""
+        match = _OPERATION.match("/" + urlsplit(url).path.strip("/"))
+        if match is None:
+            return None
+        with self._lock:
+            operation = self._operations.get(match.group(2))
+            return operation.resource_id if operation else None
+
+    def finish_operations(self) -> int:
+        """End every operation still in progress, as ARM does when no client polls it.
+
+        Returns how many operations ended.
+        """
+        with self._lock:
+            pending = [o for o in self._operations.values() if o.status == "InProgress"]
+            for operation in pending:
+                self._finish(operation)
+            return len(pending)
+
     def count(self, method: str | None = None, url_pattern: str | None = None) -> int:
         """Count logged requests, optionally of one method and matching a URL regex."""
         with self._lock:
@@ -304,6 +335,10 @@ class FakeArm:
         try:
             response = self._answer(method, url, body)
             status = response.status
+            with self._lock:
+                hooks = list(self._hooks)
+            for hook in hooks:
+                hook(method, url, response)
             return response
         finally:
             record = RequestRecord(method, url, status, started, time.monotonic())
