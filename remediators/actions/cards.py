@@ -20,6 +20,7 @@ from remediators.actions.messages import (
     AlertKind,
     FindingView,
     alert_content,
+    utc_text,
     workspace_name,
 )
 from remediators.findings import Finding, Severity
@@ -93,6 +94,36 @@ def _facts(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     return {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in pairs]}
 
 
+def short_id(resource_id: str) -> str:
+    """Shorten an ARM id to its last type and name, such as `workspaces/mlw-contoso-batch`."""
+    segments = [segment for segment in resource_id.split("/") if segment]
+    if not _is_arm_id(resource_id) or len(segments) < 2:
+        return resource_id
+    return "/".join(segments[-2:])
+
+
+def _is_arm_id(value: str) -> bool:
+    return value.lower().startswith("/subscriptions/")
+
+
+def _facts_with_ids(pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Build a FactSet that names ARM ids by type and name, followed by the full ids.
+
+    The adaptivecards renderer (npm package, as scripts/render_cards.sh runs it) clips a
+    FactSet value that has no space or hyphen to break at, and ARM ids have long runs without
+    one. Each full id goes in a small wrapping TextBlock under the FactSet instead.
+    """
+    facts: list[tuple[str, str]] = []
+    ids: list[dict[str, Any]] = []
+    for title, value in pairs:
+        if not _is_arm_id(value):
+            facts.append((title, value))
+            continue
+        facts.append((title, short_id(value)))
+        ids.append(_text(f"{title} id: {value}", size="small", isSubtle=True, spacing="small"))
+    return [_facts(facts), *ids]
+
+
 def _open_url(title: str, url: str) -> dict[str, Any]:
     return {"type": "Action.OpenUrl", "title": title, "url": url}
 
@@ -105,7 +136,7 @@ def _header(content: AlertContent) -> list[dict[str, Any]]:
     return [
         _text(content.title, style="heading", size="large", weight="bolder"),
         _text(content.summary, isSubtle=True),
-        _facts(content.facts),
+        *_facts_with_ids(content.facts),
     ]
 
 
@@ -113,7 +144,7 @@ def _finding_block(view: FindingView, *, resolved: bool) -> dict[str, Any]:
     items: list[dict[str, Any]] = [
         _text(f"**{view.severity.value.upper()}** · {view.rule}", weight="bolder"),
         _text(view.what),
-        _facts([("Resource", view.resource_id)]),
+        *_facts_with_ids([("Resource", view.resource_id)]),
     ]
     if not resolved:
         items += [
@@ -272,7 +303,7 @@ def recreation_approval_card(approval: RecreationApproval, *, base_url: str) -> 
     facts = [
         ("Endpoint", approval.endpoint_id),
         ("Workspace", approval.workspace_id),
-        ("Requested", approval.requested_at.isoformat(timespec="seconds")),
+        ("Requested", utc_text(approval.requested_at)),
         ("Request id", approval.request_id),
     ]
     if approval.deployments:
@@ -282,7 +313,7 @@ def recreation_approval_card(approval: RecreationApproval, *, base_url: str) -> 
     body = [
         _text(title, style="heading", size="large", weight="bolder"),
         _text(approval.reason),
-        _facts(facts),
+        *_facts_with_ids(facts),
         _text(
             "Recreation deletes the endpoint and creates it again with the same name, auth "
             "mode, tags, deployments and default deployment, after saving every definition. "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from remediators.findings import RULES, Action, Finding, Severity
 
@@ -329,6 +329,11 @@ def view_finding(finding: Finding, context: ActionContext) -> FindingView:
     )
 
 
+def utc_text(moment: datetime) -> str:
+    """Format a time as ISO 8601 UTC to the second, such as 2026-03-01T09:30:00Z."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def workspace_name(workspace_id: str) -> str:
     return arm_id_parts(workspace_id).get("name", workspace_id)
 
@@ -371,11 +376,11 @@ def alert_content(
         raise ValueError(f"alert_content builds finding alerts, not {kind.value!r}")
     facts = [
         ("Workspace", workspace_id),
-        ("Evaluated", evaluated_at.isoformat(timespec="seconds")),
+        ("Evaluated", utc_text(evaluated_at)),
         ("Severity", _severity_summary(ordered)),
     ]
     if last_notified_at is not None:
-        facts.append(("Last alerted", last_notified_at.isoformat(timespec="seconds")))
+        facts.append(("Last alerted", utc_text(last_notified_at)))
     if context.dry_run:
         facts.append(("Mode", f"{context.mode}, dry run"))
     else:

@@ -241,3 +241,81 @@ def test_approval_id_is_quoted() -> None:
 def test_approval_rejects_http_base() -> None:
     with pytest.raises(ValueError, match="give the https URL"):
         approval_urls("http://app.azurewebsites.net", "rec-0001")
+
+
+def elements(node: Any) -> list[dict[str, Any]]:
+    """Return every element of a card, depth first."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if "type" in node:
+            found.append(node)
+        for value in node.values():
+            found += elements(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += elements(item)
+    return found
+
+
+def fact_values(card: dict[str, Any]) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for element in elements(card):
+        for fact in element.get("facts", []) if element["type"] == "FactSet" else []:
+            values.setdefault(fact["title"], []).append(fact["value"])
+    return values
+
+
+def wrapped_texts(card: dict[str, Any]) -> list[str]:
+    return [e["text"] for e in elements(card) if e["type"] == "TextBlock" and e.get("wrap")]
+
+
+def all_cards() -> list[dict[str, Any]]:
+    findings = [storage_finding()]
+    return [
+        digest_card(WORKSPACE, findings, context=ActionContext(), evaluated_at=NOW),
+        reminder_card(WORKSPACE, findings, context=ActionContext(), evaluated_at=NOW),
+        resolved_card(WORKSPACE, findings, context=ActionContext(), evaluated_at=NOW),
+        recreation_approval_card(approval(), base_url="https://app.azurewebsites.net"),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_facts_show_short_names(index: int) -> None:
+    card = all_cards()[index]
+    values = [v for vs in fact_values(card).values() for v in vs]
+    assert values
+    assert not any(v.startswith("/subscriptions/") for v in values)
+    assert fact_values(card)["Workspace"] == ["workspaces/ws-batch"]
+
+
+def test_full_ids_in_wrapping_text() -> None:
+    card = digest_card(WORKSPACE, [storage_finding()], context=ActionContext(), evaluated_at=NOW)
+    texts = wrapped_texts(card)
+    assert f"Workspace id: {WORKSPACE}" in texts
+    assert f"Resource id: {STORAGE}" in texts
+    assert fact_values(card)["Resource"] == ["storageAccounts/sabatch"]
+
+
+def test_approval_ids_in_wrapping_text() -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net")
+    texts = wrapped_texts(card)
+    assert f"Endpoint id: {WORKSPACE}/batchEndpoints/score" in texts
+    assert fact_values(card)["Endpoint"] == ["batchEndpoints/score"]
+    assert fact_values(card)["Snapshot"] == [approval().snapshot_location]
+
+
+def test_times_in_utc_seconds() -> None:
+    card = reminder_card(
+        WORKSPACE,
+        [storage_finding()],
+        context=ActionContext(),
+        evaluated_at=NOW,
+        last_notified_at=NOW,
+    )
+    assert fact_values(card)["Evaluated"] == ["2026-03-01T09:30:00Z"]
+    assert fact_values(card)["Last alerted"] == ["2026-03-01T09:30:00Z"]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_short_name_cards_validate(validator: jsonschema.Draft6Validator, index: int) -> None:
+    assert errors_of(validator, all_cards()[index]) == []
