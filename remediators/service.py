@@ -612,6 +612,8 @@ class EvaluationService:
         outcome.actions = list(
             self.remediation.after_evaluation(evaluation, dry_run=False, check_lease=lease.check)
         )
+        # NOTE: the action records are appended after every action ran, so a crash in
+        # between loses the records of actions that did change ARM.
         for record in outcome.actions:
             self.stores.audit.append(record)
         return outcome
