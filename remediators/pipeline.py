@@ -144,6 +144,7 @@ def _log_finding(finding: Finding, event_id: str | None, evaluation_id: str) -> 
             "workspace_id": finding.workspace_id,
             "rule": finding.rule,
             "severity": finding.severity.value,
+            "action": finding.action.value,
             "resource_id": finding.resource_id,
             "event_id": event_id,
             "evaluation_id": evaluation_id,

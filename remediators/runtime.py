@@ -68,8 +68,11 @@ class Runtime:
         from remediators.service import StateStores
         from remediators.state._common import utc_now
         from remediators.state.clients import StorageClients
+        from remediators.telemetry import configure as configure_telemetry
 
         environ = os.environ if environ is None else environ
+        # First, so that the errors of the steps below are exported too.
+        configure_telemetry(environ)
         settings = Settings.from_environment(environ)
         credential = default_credential(settings.azure_client_id)
         clients = AzureClients(credential)
