@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from azure.mgmt.core.tools import is_valid_resource_id
 
+from remediators import telemetry
 from remediators.budget import Budget, BudgetExhausted
 from remediators.config import Settings
 from remediators.estate.estate import Estate, NetworkHistory, build_context
@@ -528,11 +529,17 @@ class EvaluationService:
         track_status: bool = True,
         lease_wait_seconds: float = 0,
     ) -> EvaluationOutcome:
-        """Evaluate one workspace under its lease; raise LeaseUnavailable when it is held."""
+        """Evaluate one workspace under its lease; raise LeaseUnavailable when it is held.
+
+        Every log record written meanwhile carries the workspace and evaluation ids.
+        """
         ids = {"workspace_id": workspace_id, "evaluation_id": evaluation_id}
-        with self.stores.locks.workspace_lease(
-            workspace_id, wait_seconds=lease_wait_seconds
-        ) as lease:
+        with (
+            telemetry.evaluation_context(workspace_id, evaluation_id),
+            self.stores.locks.workspace_lease(
+                workspace_id, wait_seconds=lease_wait_seconds
+            ) as lease,
+        ):
             if window_end is not None and self.stores.coalescer is not None:
                 self.stores.coalescer.release(workspace_id, window_end)
             try:
@@ -541,12 +548,16 @@ class EvaluationService:
                 )
             except Exception as error:
                 logger.exception("Evaluation of %s failed", workspace_id, extra=ids)
+                # An exhausted budget is requeued, and `_requeue` counts it.
+                if not isinstance(error, BudgetExhausted):
+                    telemetry.count_evaluation(Status.FAILED)
                 if track_status:
                     self._write_status(
                         evaluation_id, workspace_id, Status.FAILED, _describe(error), {}
                     )
                 raise
             self._audit(outcome, reason, event_ids, message_id, invocation_id)
+        telemetry.count_evaluation(outcome.status)
         if track_status:
             self._write_status(
                 evaluation_id, workspace_id, outcome.status, outcome.detail, outcome.summary()
@@ -600,6 +611,8 @@ class EvaluationService:
         outcome.delta = self.stores.findings.record_evaluation(
             workspace_id, evaluation.findings, observed_at=observed_at, resolve=complete
         )
+        telemetry.count_findings_opened(item.finding for item in outcome.delta.new)
+        telemetry.count_findings_resolved(item.finding for item in outcome.delta.resolved)
         if self._index is not None:
             self._index().update(build_context(estate, workspace_id, history))
         lease.check()
@@ -732,6 +745,7 @@ class EvaluationService:
     def _reject_message(
         self, body: bytes | str, reason: str, ids: dict[str, Any], invocation_id: str | None
     ) -> EvaluationOutcome:
+        telemetry.count_evaluation(Status.REJECTED)
         logger.error(
             "Dropped evaluation message %s: %s; it is recorded in the audit log and not retried",
             ids.get("message_id"),
@@ -759,6 +773,7 @@ class EvaluationService:
         ids: dict[str, Any],
         invocation_id: str | None,
     ) -> EvaluationOutcome:
+        telemetry.count_evaluation(Status.REJECTED)
         logger.warning(
             "Rejected evaluation request for %s: %s", request.workspace_id, reason, extra=ids
         )
@@ -775,6 +790,7 @@ class EvaluationService:
         self, request: QueuedRequest, evaluation_id: str, reason: str, ids: dict[str, Any]
     ) -> EvaluationOutcome:
         if request.requeues >= MAX_REQUEUES:
+            telemetry.count_evaluation(Status.FAILED)
             raise RuntimeError(
                 f"the evaluation of workspace {request.workspace_id!r} was requeued "
                 f"{MAX_REQUEUES} times (last: {reason}); check for a stuck evaluator holding "
@@ -793,6 +809,7 @@ class EvaluationService:
         message_id = self.stores.queue.enqueue(
             again.to_json(), visibility_timeout=REQUEUE_DELAY_SECONDS
         )
+        telemetry.count_evaluation(Status.REQUEUED)
         logger.info(
             "Requeued the evaluation of %s for %d s: %s",
             request.workspace_id,

@@ -245,12 +245,12 @@ def count_findings_resolved(findings: Iterable[Finding]) -> None:
 
 def count_action(action: str, result: str) -> None:
     """Count one remediation action by its kind (`Action` value) and result."""
-    _counters().actions.add(1, {"action": action, "result": result})
+    _counters().actions.add(1, {"action": str(action), "result": str(result)})
 
 
 def count_evaluation(status: str) -> None:
     """Count one evaluation request by its final status (`service.Status` value)."""
-    _counters().evaluations.add(1, {"status": status})
+    _counters().evaluations.add(1, {"status": str(status)})
 
 
 def _finding_attributes(finding: Finding) -> dict[str, Any]:
