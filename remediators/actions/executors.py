@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from remediators import telemetry
 from remediators.actions import plan
 from remediators.actions.cards import RecreationApproval, recreation_approval_card
 from remediators.actions.dns import ZoneGroupRepair
@@ -112,7 +113,10 @@ class Remediation:
             # NOTE: the lease is checked per action, not per ARM write inside one: a private
             # endpoint PUT and the zone group PUT after it run without a check in between.
             check_lease()
-            records += plan.execute([action], executors, now=self._clock)
+            executed = plan.execute([action], executors, now=self._clock)
+            for record in executed:
+                _log_action(action, record)
+            records += executed
         logger.info(
             "Ran %d remediation actions for workspace %s%s",
             len(records),
@@ -121,6 +125,25 @@ class Remediation:
             extra={"workspace_id": evaluation.workspace_id, "dry_run": dry_run},
         )
         return records
+
+
+def _log_action(action: PlannedAction, record: AuditRecord) -> None:
+    telemetry.count_action(action.action.value, record.result)
+    logger.info(
+        "%s for %s: %s",
+        action.action.value,
+        record.resource_id,
+        record.result,
+        extra={
+            "workspace_id": record.workspace_id,
+            "rule": record.rule,
+            "action": action.action.value,
+            "result": record.result,
+            "resource_id": record.resource_id,
+            "arm_correlation_id": record.arm_correlation_id,
+            "dry_run": action.dry_run,
+        },
+    )
 
 
 # Recreation requests -----------------------------------------------------------------------
