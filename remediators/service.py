@@ -114,8 +114,15 @@ class RemediationHook(Protocol):
     """
 
     def after_evaluation(
-        self, evaluation: Evaluation, *, dry_run: bool, check_lease: Callable[[], None]
-    ) -> Sequence[AuditRecord]: ...
+        self,
+        evaluation: Evaluation,
+        *,
+        dry_run: bool,
+        check_lease: Callable[[], None],
+        record: Callable[[AuditRecord], object],
+    ) -> Sequence[AuditRecord]:
+        """Run the actions; pass each audit record to `record` as soon as it exists."""
+        ...
 
 
 class NoAlerts:
@@ -136,7 +143,12 @@ class NoRemediation:
     """The remediation hook used until executors are configured: acts on nothing."""
 
     def after_evaluation(
-        self, evaluation: Evaluation, *, dry_run: bool, check_lease: Callable[[], None]
+        self,
+        evaluation: Evaluation,
+        *,
+        dry_run: bool,
+        check_lease: Callable[[], None],
+        record: Callable[[AuditRecord], object],
     ) -> Sequence[AuditRecord]:
         return ()
 
@@ -622,13 +634,13 @@ class EvaluationService:
             still_open=[item.finding for item in outcome.delta.still_open],
             resolved=[item.finding for item in outcome.delta.resolved],
         )
+        # The hook stores each action's records as the action starts and ends, so a crash
+        # between two actions keeps the records of those that already changed ARM.
         outcome.actions = list(
-            self.remediation.after_evaluation(evaluation, dry_run=False, check_lease=lease.check)
+            self.remediation.after_evaluation(
+                evaluation, dry_run=False, check_lease=lease.check, record=self.stores.audit.append
+            )
         )
-        # NOTE: the action records are appended after every action ran, so a crash in
-        # between loses the records of actions that did change ARM.
-        for record in outcome.actions:
-            self.stores.audit.append(record)
         return outcome
 
     def _network_history(

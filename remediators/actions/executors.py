@@ -91,12 +91,19 @@ class Remediation:
         self._clock = clock
 
     def after_evaluation(
-        self, evaluation: Evaluation, *, dry_run: bool, check_lease: Callable[[], None]
+        self,
+        evaluation: Evaluation,
+        *,
+        dry_run: bool,
+        check_lease: Callable[[], None],
+        record: Callable[[AuditRecord], object] | None = None,
     ) -> Sequence[AuditRecord]:
         """Run the planned remediation actions and return one audit record per action.
 
         Alert-only actions are left to the alert hook. `check_lease` runs before each action
         and raises `LeaseLost` when the workspace lease was lost, which stops the rest.
+        `record`, when given, stores a "started" record before each action and the result
+        record right after it, so a crash mid-way never hides an action that changed ARM.
         """
         dry_run = dry_run or self.settings.dry_run
         settings = dataclasses.replace(self.settings, dry_run=dry_run)
@@ -113,9 +120,13 @@ class Remediation:
             # NOTE: the lease is checked per action, not per ARM write inside one: a private
             # endpoint PUT and the zone group PUT after it run without a check in between.
             check_lease()
+            if record is not None:
+                record(_started_record(action, self._clock()))
             executed = plan.execute([action], executors, now=self._clock)
-            for record in executed:
-                _log_action(action, record)
+            for result in executed:
+                _log_action(action, result)
+                if record is not None:
+                    record(result)
             records += executed
         logger.info(
             "Ran %d remediation actions for workspace %s%s",
@@ -125,6 +136,22 @@ class Remediation:
             extra={"workspace_id": evaluation.workspace_id, "dry_run": dry_run},
         )
         return records
+
+
+def _started_record(action: PlannedAction, at: datetime) -> AuditRecord:
+    """Return the write-ahead record stored before an action runs."""
+    return AuditRecord(
+        kind="action",
+        workspace_id=action.finding.workspace_id,
+        what=f"start {action.action.value}",
+        why=action.finding.message,
+        result="started",
+        resource_id=action.target_id,
+        rule=action.finding.rule,
+        finding_key=action.finding.key,
+        details={"group_id": action.group_id} if action.group_id else {},
+        recorded_at=at,
+    )
 
 
 def _log_action(action: PlannedAction, record: AuditRecord) -> None:

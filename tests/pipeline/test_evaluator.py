@@ -277,7 +277,7 @@ def test_hooks_called_with_lifecycle(harness: Harness) -> None:
 
     class Remediation:
         def after_evaluation(
-            self, evaluation: Any, *, dry_run: bool, check_lease: Any
+            self, evaluation: Any, *, dry_run: bool, check_lease: Any, record: Any
         ) -> list[Any]:
             check_lease()
             calls.append({"remediation": evaluation.workspace_id, "dry_run": dry_run})
