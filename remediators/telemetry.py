@@ -2,9 +2,9 @@
 
 `configure` turns on export through the Azure Monitor OpenTelemetry distro when
 APPLICATIONINSIGHTS_CONNECTION_STRING is set, once per process. The distro is imported only
-then, because importing it loads about 600 modules, which a cold start without telemetry does
-not need. Only the `remediators` loggers are exported, and the `extra=` fields of their
-records become custom dimensions.
+then, because importing it adds about 300 modules and 0.1 s to a cold start, which an app
+without telemetry does not need. Only the `remediators` loggers are exported, and the
+`extra=` fields of their records become custom dimensions.
 
 The counters use the OpenTelemetry metrics API. Until a meter provider is installed (by
 `configure`, or by a test) the API records nothing, so the same counting code runs
@@ -44,24 +44,21 @@ FINDINGS_RESOLVED = "remediator.findings.resolved"
 ACTIONS = "remediator.actions"
 EVALUATIONS = "remediator.evaluations"
 
-# The ids that every log record written during an evaluation carries.
-CONTEXT_FIELDS = ("workspace_id", "evaluation_id")
-
 
 # Configuration -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Authentication:
-    """How the exporter authenticates, from APPLICATIONINSIGHTS_AUTHENTICATION_STRING."""
+    """The exporter's authentication, parsed from APPLICATIONINSIGHTS_AUTHENTICATION_STRING."""
 
     entra_id: bool
-    # The client id of the user-assigned managed identity; None uses the system identity.
+    # The client id of the user-assigned managed identity. None selects the system identity.
     client_id: str | None = None
 
     @classmethod
     def parse(cls, text: str | None) -> Authentication:
-        """Parse `Authorization=AAD[;ClientId=<id>]`; an empty or missing value means none.
+        """Parse `Authorization=AAD[;ClientId=<id>]`. An empty or missing value means none.
 
         Raises ValueError for any other Authorization value or an unknown key, because the
         infrastructure turns local authentication off and an exporter without a credential
