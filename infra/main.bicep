@@ -109,10 +109,13 @@ var deadLetterContainerName = 'event-dead-letters'
 var queueNames = [
   'evaluation-requests'
   'evaluation-requests-poison'
+  'recreation-requests'
+  'recreation-requests-poison'
 ]
 var tableNames = [
   'audit'
   'coalesce'
+  'evaluationstatus'
   'findings'
   'networkhistory'
   'watermarks'

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from remediators import service
 from remediators.state import audit, blobs, coalesce, findings, history, leases, queues, watermarks
 from tests.infra.templates import (
     MAIN,
@@ -81,6 +82,9 @@ def test_no_storage_connection_string(path: Path) -> None:
     [
         ("queueNames", queues.DEFAULT_QUEUE),
         ("queueNames", queues.DEFAULT_QUEUE + queues.POISON_SUFFIX),
+        ("queueNames", queues.RECREATION_QUEUE),
+        ("queueNames", queues.RECREATION_QUEUE + queues.POISON_SUFFIX),
+        ("tableNames", service.STATUS_TABLE),
         ("tableNames", audit.DEFAULT_TABLE),
         ("tableNames", coalesce.DEFAULT_TABLE),
         ("tableNames", findings.DEFAULT_TABLE),
