@@ -276,10 +276,17 @@ class RecreationApproval:
     snapshot_location: str | None = None
 
 
-def approval_urls(base_url: str, request_id: str) -> tuple[str, str]:
-    """Return the approve and reject page URLs of a recreation request.
+# The HTTP functions that take a decision, as `az functionapp function keys list` names them.
+APPROVE_FUNCTION = "approve_recreation"
+REJECT_FUNCTION = "reject_recreation"
 
-    Raises ValueError unless `base_url` is an https URL, because the pages submit a function key.
+
+def approval_urls(base_url: str, request_id: str) -> tuple[str, str]:
+    """Return the approve and reject endpoint URLs of a recreation request.
+
+    Both endpoints take only a POST request with a function key and a JSON body, so the card
+    shows them in commands, not as links. Raises ValueError unless `base_url` is an https URL,
+    because the commands send a function key.
     """
     parts = urlsplit(base_url)
     if parts.scheme != "https" or not parts.netloc:
@@ -295,9 +302,69 @@ def approval_urls(base_url: str, request_id: str) -> tuple[str, str]:
     )
 
 
-def recreation_approval_card(approval: RecreationApproval, *, base_url: str) -> Card:
-    """Build the card asking a person to approve or reject one endpoint recreation."""
+def decision_command(url: str) -> str:
+    """Return the curl command that sends a decision to `url`, with placeholders to fill in."""
+    return (
+        f'curl -X POST "{url}" -H "x-functions-key: <key>" '
+        '-H "Content-Type: application/json" '
+        """-d '{"by": "<your name>", "reason": "<why>"}'"""
+    )
+
+
+def function_app_name(base_url: str) -> str:
+    """Return the app name of an `https://<app>.azurewebsites.net` URL, else a placeholder."""
+    host = urlsplit(base_url).hostname or ""
+    if host.endswith(".azurewebsites.net"):
+        return host.split(".")[0]
+    return "<function app name>"
+
+
+def key_commands(base_url: str) -> list[str]:
+    """Return the az commands that print the function key and the host key of the app."""
+    target = f"--resource-group <resource group> --name {function_app_name(base_url)}"
+    return [
+        f"az functionapp function keys list {target} --function-name {APPROVE_FUNCTION}",
+        f"az functionapp keys list {target}",
+    ]
+
+
+def _command(text: str) -> dict[str, Any]:
+    return _text(text, fontType="monospace", size="small", spacing="small")
+
+
+def _approval_steps(approval: RecreationApproval, base_url: str) -> list[dict[str, Any]]:
     approve_url, reject_url = approval_urls(base_url, approval.request_id)
+    approve_key, host_key = key_commands(base_url)
+    return [
+        _text(
+            "**How to decide.** Send a POST request with a function key; opening the URL in a "
+            "browser does not work. To approve:",
+            separator=True,
+        ),
+        _command(decision_command(approve_url)),
+        _text("To reject:", spacing="small"),
+        _command(decision_command(reject_url)),
+        _text(
+            f"Get the key of the {APPROVE_FUNCTION} function (the {REJECT_FUNCTION} function "
+            "has its own) or the app's host key, which works for both:",
+            spacing="small",
+        ),
+        _command(approve_key),
+        _command(host_key),
+        _text(
+            "The card never contains a key. GET /api/recreations with the host key lists every "
+            "request and its state.",
+            isSubtle=True,
+        ),
+    ]
+
+
+def recreation_approval_card(approval: RecreationApproval, *, base_url: str) -> Card:
+    """Build the card that shows a person how to approve or reject one endpoint recreation.
+
+    A card posted through a Teams Workflows webhook cannot send a request to this app, so the
+    card gives the request id, the endpoints and copyable commands instead of buttons.
+    """
     endpoint = workspace_name(approval.endpoint_id)
     title = f"Approve recreation of batch endpoint {endpoint}?"
     facts = [
@@ -319,18 +386,9 @@ def recreation_approval_card(approval: RecreationApproval, *, base_url: str) -> 
             "mode, tags, deployments and default deployment, after saving every definition. "
             "Scoring requests fail while it runs."
         ),
-        _text(
-            "Each button opens a page that sends the decision as a POST request. The function "
-            "key of the approval function is required: the page asks for it, and the card never "
-            "contains it.",
-            isSubtle=True,
-        ),
+        *_approval_steps(approval, base_url),
     ]
-    actions = [
-        _open_url("Approve recreation", approve_url) | {"style": "positive"},
-        _open_url("Reject", reject_url) | {"style": "destructive"},
-        _open_url("Open endpoint in the Azure portal", portal_url(approval.endpoint_id)),
-    ]
+    actions = [_open_url("Open endpoint in the Azure portal", portal_url(approval.endpoint_id))]
     card = _card(title, body, actions)
     if message_size(card) > TEAMS_MESSAGE_LIMIT_BYTES:
         raise ValueError(

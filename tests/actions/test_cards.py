@@ -15,7 +15,9 @@ from remediators.actions.cards import (
     TEAMS_MESSAGE_LIMIT_BYTES,
     RecreationApproval,
     approval_urls,
+    decision_command,
     digest_card,
+    key_commands,
     message_size,
     recreation_approval_card,
     reminder_card,
@@ -221,11 +223,54 @@ def test_card_version_is_1_5() -> None:
     assert card["version"] == "1.5"
 
 
-def test_approval_buttons_link_pages() -> None:
+def test_approval_has_curl_commands() -> None:
     card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net/")
+    texts = wrapped_texts(card)
+    approve = "https://app.azurewebsites.net/api/recreations/rec-0001/approve"
+    reject = "https://app.azurewebsites.net/api/recreations/rec-0001/reject"
+    assert decision_command(approve) in texts
+    assert decision_command(reject) in texts
+
+
+def test_decision_command_posts_json() -> None:
+    command = decision_command("https://app.azurewebsites.net/api/recreations/r/approve")
+    assert command.startswith('curl -X POST "https://app.azurewebsites.net/api/')
+    assert '-H "x-functions-key: <key>"' in command
+    assert '-H "Content-Type: application/json"' in command
+    assert """-d '{"by": "<your name>", "reason": "<why>"}'""" in command
+
+
+def test_decision_command_body_is_json() -> None:
+    command = decision_command("https://app.azurewebsites.net/api/recreations/r/approve")
+    body = command.split("-d '")[1].removesuffix("'")
+    assert set(json.loads(body)) == {"by", "reason"}
+
+
+def test_approval_links_open_without_secret() -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net")
     urls = [action["url"] for action in card["actions"]]
-    assert "https://app.azurewebsites.net/api/recreations/rec-0001/approve" in urls
-    assert "https://app.azurewebsites.net/api/recreations/rec-0001/reject" in urls
+    assert all("/api/" not in url for url in urls)
+    assert all(action["type"] == "Action.OpenUrl" for action in card["actions"])
+
+
+def test_approval_shows_key_commands() -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net")
+    texts = wrapped_texts(card)
+    assert (
+        "az functionapp function keys list --resource-group <resource group> --name app "
+        "--function-name approve_recreation"
+    ) in texts
+    assert "az functionapp keys list --resource-group <resource group> --name app" in texts
+
+
+def test_key_commands_custom_domain() -> None:
+    commands = key_commands("https://remediator.contoso.com")
+    assert all("--name <function app name>" in command for command in commands)
+
+
+def test_approval_shows_request_id() -> None:
+    card = recreation_approval_card(approval(), base_url="https://app.azurewebsites.net")
+    assert fact_values(card)["Request id"] == ["rec-0001"]
 
 
 def test_approval_card_says_key_required() -> None:
