@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from azure.mgmt.core.tools import is_valid_resource_id
 
@@ -419,6 +419,20 @@ class EvaluationService:
         self.alerts: AlertHook = alerts or NoAlerts()
         self.remediation: RemediationHook = remediation or NoRemediation()
         self.clock = clock
+
+    def with_source(self, source: EstateSource) -> EvaluationService:
+        """Return a service with the same settings, stores and hooks that reads `source`."""
+        return EvaluationService(
+            self.settings,
+            source,
+            self.stores,
+            self._index,
+            alerts=self.alerts,
+            remediation=self.remediation,
+            clock=self.clock,
+            budget_seconds=self.budget_seconds,
+            budget_clock=self.budget_clock,
+        )
 
     # Queue messages ----------------------------------------------------------------------
 
@@ -875,70 +889,236 @@ def service_for(runtime: Runtime) -> EvaluationService:
 
 # Sweep -------------------------------------------------------------------------------------
 
+# Time allowed for one timer sweep, below host.json's functionTimeout of 10 minutes, so the
+# sweep hands what it cannot finish to the queue instead of being killed by the host.
+SWEEP_BUDGET_SECONDS = 480.0
+# The sweep starts evaluating a workspace only while more than this remains of its budget;
+# the rest of the time is left for enqueuing the workspaces it did not reach.
+# NOTE: an estimate. One evaluation from a collected estate reads nothing from ARM, so it
+# takes well under a second, but an evaluation that remediates can take longer.
+SWEEP_RESERVE_SECONDS = 60.0
+SWEEP_REASON = "periodic sweep"
+
+
+class ScopeCollector(Protocol):
+    """An estate source that can read every workspace of a scope with shared list requests;
+    `remediators.estate.live.LiveSource` fits."""
+
+    def workspace_estate(self, workspace_id: str) -> Estate: ...
+
+    def workspace_ids(self, scope: str) -> list[str]: ...
+
+    def scope_estates(self, scope: str) -> dict[str, Estate]: ...
+
 
 @dataclass
 class SweepResult:
-    """What one sweep enqueued and what failed, by subscription and workspace."""
+    """What one sweep evaluated, enqueued and failed, by subscription and workspace."""
 
     subscriptions: int = 0
     workspaces: int = 0
+    evaluated: int = 0
     enqueued: int = 0
     failed_subscriptions: list[str] = field(default_factory=list)
     failed_workspaces: list[str] = field(default_factory=list)
+    # Workspaces the sweep meant to evaluate but enqueued: leased, failed or out of time.
+    deferred: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> int:
         return len(self.failed_subscriptions) + len(self.failed_workspaces)
 
 
-def sweep(settings: Settings, source: EstateSource, dispatcher: Dispatcher) -> SweepResult:
-    """Enqueue an evaluation of every workspace in the configured subscriptions.
+def sweep(
+    settings: Settings,
+    source: EstateSource,
+    dispatcher: Dispatcher,
+    evaluator: EvaluationService | None = None,
+    *,
+    on_collected: Callable[[EstateSource], None] | None = None,
+    budget: Budget | None = None,
+) -> SweepResult:
+    """Evaluate every workspace in the configured subscriptions, or enqueue its evaluation.
 
-    A subscription whose workspaces cannot be listed, or a workspace whose request cannot be
-    enqueued, is logged and counted, and the sweep goes on with the next one.
+    Without `evaluator`, or when `source` cannot collect a scope (it has no
+    `scope_estates`), every workspace is enqueued. Otherwise each subscription is collected
+    once with shared list requests, `on_collected` receives a source over every collected
+    estate, and each workspace is evaluated through `evaluator` as a queued request would be
+    (lease, history, findings, alerts, remediation, audit). A workspace whose lease is held,
+    whose evaluation raises, or that the `budget` (default `SWEEP_BUDGET_SECONDS`) leaves no
+    time for is enqueued instead. A subscription whose collection fails has its workspaces
+    enqueued. Every failure is logged and counted, and the sweep goes on with the next one.
     """
     result = SweepResult()
+    budget = budget or Budget(SWEEP_BUDGET_SECONDS)
+    collector = source if hasattr(source, "scope_estates") else None
+    if evaluator is None or collector is None:
+        for subscription in settings.scope_subscriptions:
+            result.subscriptions += 1
+            _enqueue_subscription(settings, source, dispatcher, subscription, result)
+        _log_sweep(result)
+        return result
+
+    collected = _collect_subscriptions(
+        settings, cast(ScopeCollector, collector), dispatcher, budget, result
+    )
+    from remediators.estate.live import CollectedSource
+
+    every_estate = {w: e for estates in collected.values() for w, e in estates.items()}
+    collected_source = CollectedSource(every_estate, collector)
+    if on_collected is not None:
+        on_collected(collected_source)
+    sweeping = evaluator.with_source(collected_source)
+    for estates in collected.values():
+        for workspace_id in estates:
+            _sweep_workspace(settings, sweeping, dispatcher, budget, workspace_id, result)
+            result.workspaces += 1
+    _log_sweep(result)
+    return result
+
+
+def _collect_subscriptions(
+    settings: Settings,
+    collector: ScopeCollector,
+    dispatcher: Dispatcher,
+    budget: Budget,
+    result: SweepResult,
+) -> dict[str, dict[str, Estate]]:
+    """Collect each subscription once; enqueue the workspaces of one whose collection fails."""
+    collected: dict[str, dict[str, Estate]] = {}
     for subscription in settings.scope_subscriptions:
         result.subscriptions += 1
         scope = f"/subscriptions/{subscription}"
         try:
-            workspace_ids = source.workspace_ids(scope)
+            budget.check(SWEEP_RESERVE_SECONDS, doing=f"collect subscription {subscription}")
+            with budget.applied():
+                collected[subscription] = collector.scope_estates(scope)
         except Exception:  # one subscription must not stop the sweep; logged and counted
             logger.exception(
-                "Sweep could not list the workspaces of subscription %s; skipping it",
+                "Sweep could not collect subscription %s with shared list requests; "
+                "enqueuing an evaluation of each of its workspaces instead",
                 subscription,
                 extra={"subscription_id": subscription},
             )
-            result.failed_subscriptions.append(subscription)
-            continue
-        for workspace_id in workspace_ids:
-            result.workspaces += 1
-            request = EvaluationRequest(workspace_id, "periodic sweep", dry_run=settings.dry_run)
-            try:
-                dispatcher.dispatch([request])
-            except Exception:  # one workspace must not stop the sweep; logged and counted
-                logger.exception(
-                    "Sweep could not enqueue the evaluation of %s; skipping it",
-                    workspace_id,
-                    extra={"workspace_id": workspace_id, "subscription_id": subscription},
-                )
-                result.failed_workspaces.append(workspace_id)
-                continue
-            result.enqueued += 1
-    level = logging.WARNING if result.failures else logging.INFO
+            _enqueue_subscription(settings, collector, dispatcher, subscription, result)
+    return collected
+
+
+def _sweep_workspace(
+    settings: Settings,
+    sweeping: EvaluationService,
+    dispatcher: Dispatcher,
+    budget: Budget,
+    workspace_id: str,
+    result: SweepResult,
+) -> None:
+    """Evaluate one collected workspace, or enqueue it when that is not possible now."""
+    ids = {"workspace_id": workspace_id, "subscription_id": subscription_of(workspace_id)}
+    if budget.remaining() <= SWEEP_RESERVE_SECONDS:
+        logger.info(
+            "Sweep has %.0f s of its %.0f s budget left; enqueuing %s instead of evaluating it",
+            budget.remaining(),
+            budget.seconds,
+            workspace_id,
+            extra=ids,
+        )
+        _defer(settings, dispatcher, workspace_id, result)
+        return
+    try:
+        with budget.applied():
+            sweeping.evaluate(
+                workspace_id,
+                reason=SWEEP_REASON,
+                dry_run=settings.dry_run,
+                evaluation_id=new_evaluation_id(),
+                track_status=False,
+            )
+    except LeaseUnavailable as busy:
+        logger.info(
+            "Sweep enqueued %s because another instance holds its lease: %s",
+            workspace_id,
+            busy,
+            extra=ids,
+        )
+        _defer(settings, dispatcher, workspace_id, result)
+        return
+    except Exception:  # one workspace must not stop the sweep; logged and counted
+        logger.exception(
+            "Sweep could not evaluate %s; enqueuing its evaluation instead",
+            workspace_id,
+            extra=ids,
+        )
+        _defer(settings, dispatcher, workspace_id, result)
+        return
+    result.evaluated += 1
+
+
+def _defer(
+    settings: Settings, dispatcher: Dispatcher, workspace_id: str, result: SweepResult
+) -> None:
+    result.deferred.append(workspace_id)
+    _enqueue(settings, dispatcher, workspace_id, result)
+
+
+def _enqueue_subscription(
+    settings: Settings,
+    source: EstateSource,
+    dispatcher: Dispatcher,
+    subscription: str,
+    result: SweepResult,
+) -> None:
+    """Enqueue an evaluation of every workspace of one subscription."""
+    try:
+        workspace_ids = source.workspace_ids(f"/subscriptions/{subscription}")
+    except Exception:  # one subscription must not stop the sweep; logged and counted
+        logger.exception(
+            "Sweep could not list the workspaces of subscription %s; skipping it",
+            subscription,
+            extra={"subscription_id": subscription},
+        )
+        result.failed_subscriptions.append(subscription)
+        return
+    for workspace_id in workspace_ids:
+        result.workspaces += 1
+        _enqueue(settings, dispatcher, workspace_id, result)
+
+
+def _enqueue(
+    settings: Settings, dispatcher: Dispatcher, workspace_id: str, result: SweepResult
+) -> None:
+    request = EvaluationRequest(workspace_id, SWEEP_REASON, dry_run=settings.dry_run)
+    try:
+        dispatcher.dispatch([request])
+    except Exception:  # one workspace must not stop the sweep; logged and counted
+        logger.exception(
+            "Sweep could not enqueue the evaluation of %s; skipping it",
+            workspace_id,
+            extra={"workspace_id": workspace_id, "subscription_id": subscription_of(workspace_id)},
+        )
+        result.failed_workspaces.append(workspace_id)
+        return
+    result.enqueued += 1
+
+
+def _log_sweep(result: SweepResult) -> None:
+    level = logging.WARNING if result.failures or result.deferred else logging.INFO
     logger.log(
         level,
-        "Sweep enqueued %d of %d workspaces in %d subscriptions; %d subscriptions and %d "
+        "Sweep evaluated %d and enqueued %d of %d workspaces in %d subscriptions "
+        "(%d enqueued after they could not be evaluated); %d subscriptions and %d "
         "workspaces failed",
+        result.evaluated,
         result.enqueued,
         result.workspaces,
         result.subscriptions,
+        len(result.deferred),
         len(result.failed_subscriptions),
         len(result.failed_workspaces),
         extra={
+            "evaluated": result.evaluated,
             "enqueued": result.enqueued,
+            "deferred_workspaces": result.deferred,
             "failed_subscriptions": result.failed_subscriptions,
             "failed_workspaces": result.failed_workspaces,
         },
     )
-    return result

@@ -24,7 +24,12 @@ the response body, and list items of the TypeSpec-generated clients (azure-mgmt-
 azure-mgmt-storage 25) are `MutableMapping` models whose `as_dict()` returns the wire JSON
 with systemData and unknown properties intact. A 404 leaves a dependency out, which
 `build_context` records as missing. A failed Resource Graph query leaves the network history
-unknown; every other error propagates, so no estate is built from a partial read.
+unknown, and a failed A-record list of a DNS zone makes `SweepCollector` read that zone's
+zone groups per private endpoint. Every other error propagates, so no estate is built from
+a partial read.
+
+`CollectedSource` serves estates that `scope_estates` already read, so the timer sweep and
+the CLI evaluate a whole scope through the same code as one queued workspace.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ from remediators.estate.models import (
     resource_group_of,
     subscription_of,
 )
+from remediators.estate.source import EstateSource
 from remediators.rules.dns_zones import AZURE_CLOUD, required_zones
 
 logger = logging.getLogger(__name__)
@@ -819,6 +825,25 @@ class SweepCollector:
         ]
 
     def _read_records(self, shared: _Shared, zone_name: str, zone_id: str) -> None:
+        """List the A records of one zone; on any error leave the zone out of `records`.
+
+        Without the zone's records no endpoint that needs the zone gets a derived zone
+        group, so its zone groups are read per private endpoint instead. Listing record sets
+        needs `Microsoft.Network/privateDnsZones/A/read`, which a reader role may lack.
+        """
+        try:
+            shared.records[zone_name] = self._zone_addresses(zone_id)
+        except AzureError as error:
+            logger.warning(
+                "listing the A records of private DNS zone %s failed, so its private endpoints "
+                "are checked by reading their zone groups: %s",
+                zone_name,
+                _first_line(error),
+                extra={"resource_id": zone_id},
+            )
+
+    def _zone_addresses(self, zone_id: str) -> dict[str, set[str]]:
+        """Return IP address -> record names of the A records of one private DNS zone."""
         subscription, group, name = _parts(zone_id)
         client = self.clients.private_dns(subscription)
         addresses: dict[str, set[str]] = {}
@@ -829,7 +854,7 @@ class SweepCollector:
                 address = as_text(as_dict(entry).get("ipv4Address"))
                 if address:
                     addresses.setdefault(address, set()).add(str(record.get("name")))
-        shared.records[zone_name] = addresses
+        return addresses
 
     # Between rounds: networks, security and zone groups from the lists ---------------------
 
@@ -881,6 +906,27 @@ class SweepCollector:
                 ],
             },
         }
+
+
+class CollectedSource:
+    """An `EstateSource` over estates read beforehand, keyed by workspace id.
+
+    A workspace that was not collected is read from `fallback`, so a caller that reaches
+    past the collected scope still gets a current estate.
+    """
+
+    def __init__(self, estates: Mapping[str, Estate], fallback: EstateSource) -> None:
+        self.estates = {norm_id(k): v for k, v in estates.items()}
+        self.fallback = fallback
+
+    def workspace_estate(self, workspace_id: str) -> Estate:
+        collected = self.estates.get(norm_id(workspace_id))
+        if collected is not None:
+            return collected
+        return self.fallback.workspace_estate(workspace_id)
+
+    def workspace_ids(self, scope: str) -> list[str]:
+        return self.fallback.workspace_ids(scope)
 
 
 def _addresses(endpoint: Json) -> set[str]:
