@@ -2,7 +2,8 @@
 
 Every problem is reported at once, each naming the variable, the rejected value and the fix,
 so a misconfigured app fails at startup instead of on the first event. Secrets (the Teams
-webhook URL and a storage connection string) never appear in `repr`, errors or `public_view`.
+webhook URL and a storage connection string) never appear in `repr`, errors or `public_view`,
+and errors about a setting that can contain a secret show only the length of its value.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from azure.mgmt.core.tools import is_valid_resource_id
 
@@ -90,17 +92,72 @@ _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _NCRONTAB_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# Settings whose values can contain a key or a signature: errors never show their values.
+_SECRET_SETTINGS = (TEAMS_WEBHOOK_URL, ACS_ENDPOINT)
+_SECRET_PREFIXES = (STORAGE, "APPLICATIONINSIGHTS_")
+# Fragments of connection strings, SAS tokens and signed URLs that mark a value as a secret.
+_SECRET_MARKERS = ("accesskey", "accountkey", "sharedaccess", "sig=", "password", "secret", "token")
+HIDDEN = "(hidden)"
 
 T = TypeVar("T")
 
 
-class ConfigurationError(ValueError):
-    """Raised when settings are missing or invalid; lists every problem found."""
+def can_hold_secret(name: str) -> bool:
+    """Return whether the setting `name` can contain a key, a signature or a password."""
+    return name in _SECRET_SETTINGS or name.startswith(_SECRET_PREFIXES)
 
-    def __init__(self, problems: list[str]) -> None:
+
+def looks_secret(value: str) -> bool:
+    """Return whether `value` looks like it carries a key: a key marker, `;`, userinfo or query."""
+    lowered = value.lower()
+    if any(marker in lowered for marker in _SECRET_MARKERS) or ";" in value:
+        return True
+    parts = urlsplit(value)
+    return bool(parts.query or parts.fragment or "@" in parts.netloc)
+
+
+def masked(value: str | None) -> str:
+    """Describe a value that must not be shown: only its length."""
+    if value is None:
+        return "(not set)"
+    return f"(hidden, {len(value)} characters)"
+
+
+def plain_https_problem(value: str) -> str | None:
+    """Return why `value` is not a plain https URL (no userinfo, query, fragment or `;`)."""
+    parts = urlsplit(value)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return "it is not an https:// URL"
+    if ";" in value:
+        return "it contains ';', as a connection string does"
+    if "@" in parts.netloc:
+        return "it contains user information before the host"
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return "it has a query or fragment"
+    if any(c.isspace() for c in value):
+        return "it contains white space"
+    return None
+
+
+class ConfigurationError(ValueError):
+    """Raised when settings are missing or invalid; lists every problem found.
+
+    `problems` are the messages and `settings` the name of the setting each one is about, in
+    the same order. No message shows the value of a setting that can contain a secret.
+    """
+
+    def __init__(self, problems: list[str], settings: list[str] | None = None) -> None:
         self.problems = problems
+        self.settings = settings if settings is not None else ["" for _ in problems]
         lines = "\n".join(f"- {p}" for p in problems)
         super().__init__(f"invalid app settings ({len(problems)}):\n{lines}")
+
+    def details(self) -> list[dict[str, str]]:
+        """Return each problem as `{"setting", "problem"}`, for an HTTP response."""
+        return [
+            {"setting": name, "problem": problem}
+            for name, problem in zip(self.settings, self.problems, strict=True)
+        ]
 
 
 class Secret:
@@ -212,7 +269,7 @@ class Settings:
             teams_webhook_url=reader.webhook(),
             email_sender=reader.email(EMAIL_SENDER),
             email_recipients=reader.recipients(),
-            acs_endpoint=reader.https_url(ACS_ENDPOINT),
+            acs_endpoint=reader.acs_endpoint(),
             coalesce_seconds=reader.integer(COALESCE_SECONDS, 30, minimum=0, maximum=3600),
             renotify_hours=reader.integer(RENOTIFY_HOURS, 24, minimum=1, maximum=24 * 365),
             sweep_schedule=reader.ncrontab(),
@@ -227,7 +284,7 @@ class Settings:
         )
         reader.check_email_pair()
         if reader.problems:
-            raise ConfigurationError(reader.problems)
+            raise ConfigurationError(reader.problems, reader.problem_settings)
         return settings
 
     def mode_for(self, rule_id: str) -> Mode:
@@ -243,8 +300,12 @@ class Settings:
         )
 
     def public_view(self) -> dict[str, Any]:
-        """Return the settings without secrets, for a health or status endpoint."""
-        return {
+        """Return the settings without secrets, for a health or status endpoint.
+
+        Secrets are left out, and any other value that looks like it carries a key is shown as
+        "(hidden)".
+        """
+        view = {
             "scope_subscriptions": list(self.scope_subscriptions),
             "mode": self.mode,
             "rule_modes": dict(self.rule_modes),
@@ -271,6 +332,17 @@ class Settings:
             "storage": self.storage.public_view() if self.storage else None,
             "in_azure": self.in_azure,
         }
+        return _mask_secret_like(view)
+
+
+def _mask_secret_like(value: Any) -> Any:
+    if isinstance(value, str):
+        return HIDDEN if looks_secret(value) else value
+    if isinstance(value, dict):
+        return {key: _mask_secret_like(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_secret_like(item) for item in value]
+    return value
 
 
 def _value(environ: Mapping[str, str], name: str) -> str | None:
@@ -287,13 +359,19 @@ class _Reader:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
         self.problems: list[str] = []
+        self.problem_settings: list[str] = []
 
     def get(self, name: str) -> str | None:
         return _value(self.environ, name)
 
-    def problem(self, name: str, value: str | None, fix: str, secret: bool = False) -> None:
-        shown = "(hidden)" if secret else repr(value)
-        self.problems.append(f"{name}={shown} is invalid: {fix}")
+    def add(self, name: str, message: str) -> None:
+        self.problems.append(message)
+        self.problem_settings.append(name)
+
+    def problem(self, name: str, value: str | None, fix: str) -> None:
+        hide = can_hold_secret(name) or (value is not None and looks_secret(value))
+        shown = masked(value) if hide else repr(value)
+        self.add(name, f"{name}={shown} is invalid: {fix}")
 
     def parsed(self, name: str, default: T, parse: Callable[[str], T | None], fix: str) -> T:
         text = self.get(name)
@@ -344,9 +422,10 @@ class _Reader:
         text = self.get(SCOPE_SUBSCRIPTIONS)
         if text is None:
             if required:
-                self.problems.append(
+                self.add(
+                    SCOPE_SUBSCRIPTIONS,
                     f"{SCOPE_SUBSCRIPTIONS} is missing: set the comma-separated subscription "
-                    "ids (GUIDs) whose workspaces the remediator checks"
+                    "ids (GUIDs) whose workspaces the remediator checks",
                 )
             return ()
         items = [i.strip() for i in text.split(",") if i.strip()]
@@ -413,21 +492,44 @@ class _Reader:
         )
 
     def https_url(self, name: str) -> str | None:
-        return self.parsed(
-            name,
-            None,
-            lambda t: t if re.match(r"^https://[^\s/]+", t) else None,
-            "set an https:// URL",
-        )
+        text = self.get(name)
+        if text is None:
+            return None
+        problem = plain_https_problem(text)
+        if problem:
+            self.problem(
+                name, text, f"{problem}; set a plain https:// URL with no key, query or fragment"
+            )
+            return None
+        return text
+
+    def acs_endpoint(self) -> str | None:
+        """Read the Communication Services endpoint, a bare https URL of the resource."""
+        text = self.get(ACS_ENDPOINT)
+        if text is None:
+            return None
+        problem = plain_https_problem(text)
+        if problem is None and urlsplit(text).path not in ("", "/"):
+            problem = "it has a path"
+        if problem:
+            self.problem(
+                ACS_ENDPOINT,
+                text,
+                f"{problem}; set the endpoint alone, https://<resource>.communication.azure.com, "
+                "not a connection string (the app authenticates with its managed identity)",
+            )
+            return None
+        return text
 
     def webhook(self) -> Secret | None:
         text = self.get(TEAMS_WEBHOOK_URL)
         if text is None:
             return None
         if text.lower().startswith(_KEY_VAULT_REFERENCE):
-            self.problems.append(
+            self.add(
+                TEAMS_WEBHOOK_URL,
                 f"{TEAMS_WEBHOOK_URL} is an unresolved Key Vault reference: grant the app's "
-                "identity 'Key Vault Secrets User' on the vault and check the secret URI"
+                "identity 'Key Vault Secrets User' on the vault and check the secret URI",
             )
             return None
         if not text.startswith("https://"):
@@ -435,7 +537,6 @@ class _Reader:
                 TEAMS_WEBHOOK_URL,
                 text,
                 "set the https:// URL of the Teams Workflows webhook (store it in Key Vault)",
-                secret=True,
             )
             return None
         return Secret(text)
@@ -461,9 +562,10 @@ class _Reader:
         present = [n for n in names if self.get(n) is not None]
         if present and len(present) != len(names):
             missing = [n for n in names if n not in present]
-            self.problems.append(
+            self.add(
+                missing[0],
                 f"{', '.join(missing)} missing while {', '.join(present)} is set: "
-                "email alerts need all three, or leave all three unset"
+                "email alerts need all three, or leave all three unset",
             )
 
     def ncrontab(self) -> str:
@@ -506,9 +608,10 @@ class _Reader:
         )
         if connection is not None:
             if has_identity:
-                self.problems.append(
+                self.add(
+                    STORAGE,
                     f"both {STORAGE} and {STORAGE}__* are set: keep only the identity-based "
-                    f"{STORAGE}__* settings so no storage key is stored in app settings"
+                    f"{STORAGE}__* settings so no storage key is stored in app settings",
                 )
             return StorageConnection(connection_string=Secret(connection))
         if not has_identity:

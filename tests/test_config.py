@@ -66,18 +66,78 @@ def test_scope_bad_guid() -> None:
         ("AZURE_CLIENT_ID", "my-identity", "GUID"),
         ("REMEDIATOR_PE_SUBNET_ID", f"/subscriptions/{SUB}/resourceGroups/rg", "subnet"),
         ("REMEDIATOR_DNS_ZONE_SCOPE", "/subscriptions/abc", "resource group id"),
-        ("ACS_ENDPOINT", "http://acs.example.invalid", "https://"),
-        ("AzureWebJobsStorage__queueServiceUri", "queue.example.invalid", "https://"),
     ],
 )
 def test_invalid_value_named(name: str, value: str, fix: str) -> None:
-    environ = {name: value}
-    if name == "ACS_ENDPOINT":
-        environ.update(EMAIL_SENDER="a@example.invalid", EMAIL_RECIPIENTS="b@example.invalid")
-    found = problems(**environ)
+    found = problems(**{name: value})
     assert len(found) == 1
     assert found[0].startswith(f"{name}={value!r} is invalid")
     assert fix in found[0]
+
+
+EMAIL = {"EMAIL_SENDER": "a@example.invalid", "EMAIL_RECIPIENTS": "b@example.invalid"}
+ACS_KEY = "S3cr3tKeyValue=="
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fix"),
+    [
+        ("ACS_ENDPOINT", "http://acs.example.invalid", "https://<resource>.communication"),
+        ("ACS_ENDPOINT", f"endpoint=https://acs.example.invalid/;accesskey={ACS_KEY}", "https://"),
+        ("ACS_ENDPOINT", f"https://acs.example.invalid/;accesskey={ACS_KEY}", "';'"),
+        ("ACS_ENDPOINT", f"https://user:{ACS_KEY}@acs.example.invalid", "user information"),
+        ("ACS_ENDPOINT", f"https://acs.example.invalid/?key={ACS_KEY}", "query"),
+        ("ACS_ENDPOINT", f"https://acs.example.invalid/#{ACS_KEY}", "fragment"),
+        ("ACS_ENDPOINT", f"https://acs.example.invalid/{ACS_KEY}", "path"),
+        ("AzureWebJobsStorage__queueServiceUri", "queue.example.invalid", "https://"),
+        (
+            "AzureWebJobsStorage__blobServiceUri",
+            f"https://b.example.invalid/?sig={ACS_KEY}",
+            "query",
+        ),
+    ],
+)
+def test_secret_setting_masked(name: str, value: str, fix: str) -> None:
+    environ = {name: value, **(EMAIL if name == "ACS_ENDPOINT" else {})}
+    found = problems(**environ)
+    assert len(found) == 1
+    assert found[0].startswith(f"{name}=(hidden, {len(value)} characters) is invalid")
+    assert fix in found[0]
+    assert ACS_KEY not in found[0]
+    assert value not in found[0]
+
+
+def test_acs_endpoint_accepted() -> None:
+    endpoint = "https://acs-remediator.communication.azure.com"
+    assert load(ACS_ENDPOINT=endpoint, **EMAIL).acs_endpoint == endpoint
+    assert load(ACS_ENDPOINT=f"{endpoint}/", **EMAIL).acs_endpoint == f"{endpoint}/"
+
+
+def test_configuration_error_names_settings() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load(REMEDIATOR_MODE="x", ACS_ENDPOINT="http://acs", **EMAIL)
+    details = caught.value.details()
+    assert [d["setting"] for d in details] == ["REMEDIATOR_MODE", "ACS_ENDPOINT"]
+    assert details[1]["problem"].startswith("ACS_ENDPOINT=(hidden, 10 characters)")
+
+
+def test_secret_like_value_masked() -> None:
+    found = problems(REMEDIATOR_MODE=f"AccountKey={ACS_KEY}")
+    assert ACS_KEY not in found[0]
+    assert "REMEDIATOR_MODE=(hidden," in found[0]
+
+
+def test_public_view_masks_secret_like() -> None:
+    view = load(REMEDIATOR_EXEMPT_TAG=f"sig={ACS_KEY}").public_view()
+    assert ACS_KEY not in str(view)
+    assert view["exempt_tag"] == "(hidden)"
+
+
+def test_public_view_keeps_plain_values() -> None:
+    endpoint = "https://acs-remediator.communication.azure.com"
+    view = load(ACS_ENDPOINT=endpoint, **EMAIL).public_view()
+    assert view["acs_endpoint"] == endpoint
+    assert view["email_recipients"] == ["b@example.invalid"]
 
 
 def test_all_problems_reported() -> None:
@@ -146,7 +206,7 @@ def test_webhook_masked() -> None:
 def test_webhook_invalid_hidden() -> None:
     found = problems(TEAMS_WEBHOOK_URL="http://hook.example.invalid/?sig=SECRET")
     assert "SECRET" not in found[0]
-    assert "TEAMS_WEBHOOK_URL=(hidden)" in found[0]
+    assert "TEAMS_WEBHOOK_URL=(hidden, 39 characters)" in found[0]
 
 
 def test_webhook_unresolved_reference() -> None:
