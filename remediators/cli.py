@@ -270,10 +270,16 @@ def run_check(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
     else:
         scope = live_scope(args)
         source = live_source(clients)
-        ids = [scope] if args.workspace else _read_live(lambda: source.workspace_ids(scope), scope)
-        evaluations = _with_progress(
-            ids, streams, args.format, lambda w: _evaluate_live(source, w, options)
-        )
+        if args.workspace:
+            evaluations = [_evaluate_live(source, scope, options)]
+        else:
+            collected = _read_scope(source, scope)
+            evaluations = _with_progress(
+                list(collected),
+                streams,
+                args.format,
+                lambda w: evaluate_workspace(collected[w], w, options),
+            )
     write_report(evaluations, args.format, streams.stdout, extra)
     status = exit_status([f.severity for e in evaluations for f in e.findings], args.fail_on)
     return max(status, incomplete_status(evaluations, args.fail_on, streams.stderr))
@@ -310,10 +316,12 @@ def run_report(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
     else:
         source = live_scope(args)
         live = live_source(clients)
-        ids = [source] if args.workspace else _read_live(lambda: live.workspace_ids(source), source)
+        if args.workspace:
+            collected = {source: _read_workspace_estate(live, source)}
+        else:
+            collected = _read_scope(live, source)
         evaluations, contexts = [], []
-        for workspace_id in ids:
-            estate = _read_workspace_estate(live, workspace_id)
+        for workspace_id, estate in collected.items():
             evaluated, judged = evaluate_for_report(estate, [workspace_id], options)
             evaluations += evaluated
             contexts += judged
@@ -466,6 +474,16 @@ def _evaluate_live(source: Any, workspace_id: str, options: RuleOptions) -> Eval
     return evaluate_workspace(_read_workspace_estate(source, workspace_id), workspace_id, options)
 
 
+def _read_scope(source: Any, scope: str) -> dict[str, Any]:
+    """Read every workspace of a subscription or resource group with shared list requests.
+
+    The findings equal those of reading each workspace alone, at a few ARM requests per
+    workspace instead of about twenty.
+    """
+    collected: dict[str, Any] = _read_live(lambda: source.scope_estates(scope), scope)
+    return collected
+
+
 def _read_workspace_estate(source: Any, workspace_id: str) -> Any:
     return _read_live(lambda: source.workspace_estate(workspace_id), workspace_id)
 
@@ -506,10 +524,9 @@ def run_export(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
 
     subscription = subscription_scope(args.subscription)
     source = live_source(clients)
-    ids = _read_live(lambda: source.workspace_ids(subscription), subscription)
+    collected = _read_scope(source, subscription)
     combined = Estate()
-    for workspace_id in ids:
-        estate = _read_workspace_estate(source, workspace_id)
+    for estate in collected.values():
         for payload in estate.resources():
             combined.add(payload)
         known = {c.id for c in combined.changes}
@@ -518,7 +535,7 @@ def run_export(args: argparse.Namespace, streams: Streams, clients: Any) -> int:
         dump_estate(combined, args.output)
     except OSError as error:
         raise UsageError(f"cannot write {args.output}: {error.strerror}; check the path") from None
-    summary = {"file": args.output, "workspaces": len(ids), "resources": len(combined)}
+    summary = {"file": args.output, "workspaces": len(collected), "resources": len(combined)}
     if args.format == "json":
         output.write_json(summary, streams.stdout)
     else:

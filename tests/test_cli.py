@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -505,3 +506,86 @@ def test_rules_doc_matches_catalogue() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert (root / "docs" / "rules.md").read_text() == module.render()
+
+
+# ---------------------------------------------------------------- live scope collection
+
+
+@pytest.fixture(scope="module")
+def bench_run() -> tuple[Any, Run, int]:
+    """`check --subscription` over the 200-workspace benchmark estate, with its request count."""
+    from benchmarks import estates
+    from benchmarks.fakes import BenchArm
+    from benchmarks.measure import make_clients
+
+    arm = BenchArm(estates.sweep_estate(200))
+    argv = ["check", "--subscription", estates.SUBSCRIPTION, "--format", "json"]
+    run = Run(argv, clients=make_clients(arm))
+    return arm, run, len(arm.requests)
+
+
+def per_workspace_findings(arm: Any, indices: Iterable[int]) -> list[Any]:
+    """Findings of the given benchmark workspaces, each read alone as an event reads it."""
+    from benchmarks import estates
+    from benchmarks.measure import make_clients
+    from remediators.estate.live import LiveSource
+    from remediators.evaluation import evaluate_workspace
+
+    source = LiveSource(make_clients(arm))
+    found = []
+    for index in indices:
+        workspace_id = estates.workspace_id(index)
+        evaluation = evaluate_workspace(source.workspace_estate(workspace_id), workspace_id)
+        found += [f.to_json() for f in evaluation.findings]
+    return found
+
+
+def sorted_findings(findings: list[Any]) -> list[str]:
+    return sorted(json.dumps(f, sort_keys=True) for f in findings)
+
+
+def test_live_subscription_covers_all(bench_run: tuple[Any, Run, int]) -> None:
+    _, run, _ = bench_run
+    assert len(run.json()["workspaces"]) == 200
+
+
+def test_live_subscription_equals_per_workspace(bench_run: tuple[Any, Run, int]) -> None:
+    from benchmarks import estates
+
+    arm, run, _ = bench_run
+    # Reading all 200 alone takes two minutes on the fake, so compare a sample that holds
+    # two workspaces with the planted DNS fault (3 and 13) and some without.
+    sample = [0, 2, 3, 4, 13, 199]
+    wanted = {estates.workspace_id(i) for i in sample}
+    swept = [f for f in run.json()["findings"] if f["workspace_id"] in wanted]
+
+    assert sorted_findings(swept) == sorted_findings(per_workspace_findings(arm, sample))
+
+
+def test_live_subscription_shares_lists(bench_run: tuple[Any, Run, int]) -> None:
+    _, _, requests = bench_run
+    assert requests / 200 <= 8
+
+
+def test_export_equals_per_workspace(tmp_path: Path) -> None:
+    from benchmarks import estates
+    from benchmarks.fakes import BenchArm
+    from benchmarks.measure import make_clients
+
+    arm = BenchArm(estates.sweep_estate(12))
+    target = tmp_path / "export.json"
+    argv = ["export", "--subscription", estates.SUBSCRIPTION, "-o", str(target)]
+    exported = Run(argv, clients=make_clients(arm))
+    checked = Run(["check", "--estate", str(target), "--format", "json"])
+
+    assert exported.code == 0
+    assert sorted_findings(checked.json()["findings"]) == sorted_findings(
+        per_workspace_findings(arm, range(12))
+    )
+
+
+def test_live_report_resource_group(tmp_path: Path, clients: AzureClients) -> None:
+    target = tmp_path / "report.html"
+    run = Run(["report", "--resource-group", GROUP, "-o", str(target)], clients=clients)
+    assert "wrote the report of 2 workspaces" in run.stderr
+    assert target.exists()

@@ -270,3 +270,50 @@ def test_export_estate_contains_workspace(resources: list[dict[str, Any]]) -> No
     exported = live_source(FakeArm(resources)).export_estate(f"/subscriptions/{SUB}")
     assert exported.workspace_ids() == [WORKSPACE]
     assert len(exported.changes) == 1
+
+
+# Shared-list collection of a scope ----------------------------------------------------------
+
+
+def bench_source(workspaces: int) -> tuple[Any, LiveSource]:
+    from benchmarks import estates
+    from benchmarks.fakes import BenchArm
+    from benchmarks.measure import make_clients
+
+    arm = BenchArm(estates.sweep_estate(workspaces))
+    return arm, LiveSource(make_clients(arm))
+
+
+def finding_lines(estate: Estate, workspace_id: str) -> list[str]:
+    evaluation = evaluate_workspace(estate, workspace_id)
+    return sorted(json.dumps(f.to_json(), sort_keys=True) for f in evaluation.findings)
+
+
+def test_scope_estates_survive_record_403() -> None:
+    from benchmarks import estates
+
+    arm, source = bench_source(6)
+    arm.inject_fault("GET", r"/privateDnsZones/[^/]+/A\b", status=403, times=None)
+
+    collected = source.scope_estates(f"/subscriptions/{estates.SUBSCRIPTION}")
+
+    assert len(collected) == 6
+    assert arm.count("GET", r"/privateDnsZones/[^/]+/A\b") > 0
+    for index in range(6):
+        workspace_id = estates.workspace_id(index)
+        expected = finding_lines(source.workspace_estate(workspace_id), workspace_id)
+        assert finding_lines(collected[workspace_id], workspace_id) == expected, workspace_id
+
+
+def test_record_403_reads_zone_groups() -> None:
+    from benchmarks import estates
+
+    arm, source = bench_source(6)
+    source.scope_estates(f"/subscriptions/{estates.SUBSCRIPTION}")
+    with_records = arm.count("GET", r"privateDnsZoneGroups")
+    arm.clear_log()
+    arm.inject_fault("GET", r"/privateDnsZones/[^/]+/A\b", status=403, times=None)
+
+    source.scope_estates(f"/subscriptions/{estates.SUBSCRIPTION}")
+
+    assert arm.count("GET", r"privateDnsZoneGroups") > with_records
