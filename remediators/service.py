@@ -968,6 +968,9 @@ def sweep(
     collected_source = CollectedSource(every_estate, collector)
     if on_collected is not None:
         on_collected(collected_source)
+    # NOTE: each estate is read before its workspace lease is taken, so a workspace evaluated
+    # late in the sweep is judged on reads up to the sweep's budget (480 s) old. The next
+    # event or sweep corrects a finding that went stale in between.
     sweeping = evaluator.with_source(collected_source)
     for estates in collected.values():
         for workspace_id in estates:
