@@ -63,7 +63,7 @@ def evaluate_workspace(
     options: RuleOptions | None = None,
     history: NetworkHistory | None = None,
 ) -> Evaluation:
-    """Evaluate one workspace; KeyError when the estate does not contain it.
+    """Evaluate one workspace, or raise KeyError when the estate does not contain it.
 
     Without a recorded `history`, when the workspace became private is taken from the
     estate's Resource Graph change records, else it is unknown.

@@ -12,7 +12,7 @@ from typing import Any
 
 
 class Severity(enum.Enum):
-    """How badly a finding breaks batch endpoints; ordered info < warning < error."""
+    """Impact of a finding on batch endpoints, ordered info < warning < error."""
 
     INFO = "info"
     WARNING = "warning"
@@ -47,7 +47,7 @@ _SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
 class Action(enum.Enum):
-    """What remediate mode does about a finding. Alert mode only alerts."""
+    """Remediate-mode response to a finding. In alert mode every finding only alerts."""
 
     NONE = "none"
     ALERT = "alert"
@@ -301,7 +301,7 @@ RULES: dict[str, Rule] = {
 
 
 def rule(rule_id: str) -> Rule:
-    """Return the catalogue entry of `rule_id`; KeyError names unknown ids."""
+    """Return the catalogue entry of `rule_id`, or raise KeyError listing the known ids."""
     try:
         return RULES[rule_id]
     except KeyError:

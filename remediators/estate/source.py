@@ -1,4 +1,4 @@
-"""Where an evaluation gets its resources: live Azure or an estate file."""
+"""Sources of the resources an evaluation reads: live Azure or an estate file."""
 
 from __future__ import annotations
 
