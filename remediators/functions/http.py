@@ -2,8 +2,9 @@
 
 Every route uses auth level FUNCTION, so a caller needs a function or host key. Every input is
 validated, and every error is JSON `{"error": {"code", "message", "field"}}` naming the field
-at fault (null when the whole body is). Nothing outside the configured subscriptions is
-accepted.
+at fault (null when the whole body is), and echoes at most MAX_ECHO_CHARS characters of the
+input. Invalid app settings make every route return 503 `InvalidConfiguration` with the masked
+problem of each setting. Nothing outside the configured subscriptions is accepted.
 
 The handlers only convert between `azure.functions` types and `HttpInput`/`ApiResponse`; the
 functions below them do the work.
@@ -25,12 +26,15 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from remediators import runtime
 from remediators.actions.executors import (
     MAX_DECISION_TEXT,
+    UNDECIDED_STATES,
     Decision,
     DecisionConflict,
     RecreationNotFound,
     Recreations,
     record_view,
 )
+from remediators.actions.recreation import RecreationRecord
+from remediators.config import ConfigurationError
 from remediators.dispatch import QueueDispatcher
 from remediators.evaluation import report_json
 from remediators.events import resource_id_problem
@@ -51,6 +55,9 @@ from remediators.state.leases import LeaseUnavailable
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# Input echoed in error messages and logs is cut to this many characters, so a large field
+# cannot make a large response or log line.
+MAX_ECHO_CHARS = 200
 # wait=true evaluates inside the HTTP request, which the front end cuts off after 230 s, so
 # larger scopes go through the queue.
 MAX_WAIT_WORKSPACES = 10
@@ -105,11 +112,33 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
-        self.field = field
+        # An unknown field's name is the request's own text, so it is cut like echoed values.
+        self.field = _cut(field) if field is not None else None
 
     def response(self) -> ApiResponse:
         error = {"code": self.code, "message": self.message, "field": self.field}
         return ApiResponse(self.status, {"error": error})
+
+
+def echo(value: Any) -> str:
+    """Return `repr(value)` for an error message, cut to MAX_ECHO_CHARS with an ellipsis."""
+    text = repr(value)
+    if len(text) <= MAX_ECHO_CHARS:
+        return text
+    return f"{text[:MAX_ECHO_CHARS]}… ({len(text)} characters)"
+
+
+def configuration_error_response(error: ConfigurationError) -> ApiResponse:
+    """Return the 503 response naming each invalid setting; messages mask secret values."""
+    message = (
+        f"the function app has {len(error.problems)} invalid app settings; fix each one in "
+        "the app's configuration (environment variables) and restart the app"
+    )
+    body = {
+        "error": {"code": "InvalidConfiguration", "message": message, "field": None},
+        "problems": error.details(),
+    }
+    return ApiResponse(503, body)
 
 
 # Routes ------------------------------------------------------------------------------------
@@ -183,18 +212,31 @@ def _serve(req: func.HttpRequest, handle: Callable[[HttpInput], ApiResponse]) ->
         params=dict(req.params),
         route_params=dict(req.route_params),
     )
+    path = urlsplit(request.url).path
     try:
         response = handle(request)
     except ApiError as error:
         logger.warning(
             "Rejected %s %s: %s (%s)",
             request.method,
-            urlsplit(request.url).path,
+            _cut(path),
             error.message,
             error.code,
             extra={"status_code": error.status, "error_code": error.code, "field": error.field},
         )
         response = error.response()
+    except ConfigurationError as error:
+        # Only the setting names are logged. The response carries the masked problem messages.
+        settings = sorted({name for name in error.settings if name})
+        logger.warning(
+            "Rejected %s %s: %d invalid app settings (%s); fix them and restart the app",
+            request.method,
+            _cut(path),
+            len(error.problems),
+            ", ".join(settings),
+            extra={"status_code": 503, "error_code": "InvalidConfiguration"},
+        )
+        response = configuration_error_response(error)
     return func.HttpResponse(
         json.dumps(response.body, default=str),
         status_code=response.status,
@@ -277,7 +319,7 @@ def parse_evaluation_body(request: HttpInput, current: Runtime) -> EvaluationBod
         raise ApiError(
             400,
             "UnknownField",
-            f"unknown field {unknown[0]!r}; allowed fields are {', '.join(BODY_KEYS)}",
+            f"unknown field {echo(unknown[0])}; allowed fields are {', '.join(BODY_KEYS)}",
             unknown[0],
         )
     present = [key for key in SCOPE_KEYS if key in data]
@@ -313,14 +355,20 @@ def read_json_object(request: HttpInput) -> dict[str, Any]:
         raise ApiError(
             415,
             "UnsupportedMediaType",
-            f"content type {content_type!r} is not supported; send application/json",
+            f"content type {echo(content_type)} is not supported; send application/json",
         )
     if not request.body.strip():
         raise ApiError(400, "InvalidJson", "the body is empty; send a JSON object")
     try:
-        data = json.loads(request.body)
-    except UnicodeDecodeError:
-        raise ApiError(400, "InvalidJson", "the body is not UTF-8; send a JSON object") from None
+        text = request.body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ApiError(
+            400,
+            "InvalidJson",
+            f"the body is not UTF-8 (invalid byte at {error.start}); send a UTF-8 JSON object",
+        ) from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ApiError(
             400, "InvalidJson", f"the body is not valid JSON ({error.msg} at {error.pos})"
@@ -330,6 +378,12 @@ def read_json_object(request: HttpInput) -> dict[str, Any]:
             400, "InvalidJson", f"the body is a JSON {type(data).__name__}; send a JSON object"
         )
     return data
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_ECHO_CHARS:
+        return text
+    return f"{text[:MAX_ECHO_CHARS]}…"
 
 
 def _too_large(size: int) -> ApiError:
@@ -345,7 +399,7 @@ def _boolean(data: Mapping[str, Any], name: str) -> bool:
     value = data.get(name, False)
     if not isinstance(value, bool):
         raise ApiError(
-            400, "InvalidField", f"{name} must be JSON true or false, got {value!r}", name
+            400, "InvalidField", f"{name} must be JSON true or false, got {echo(value)}", name
         )
     return value
 
@@ -354,20 +408,26 @@ def validate_scope_id(scope_key: str, value: Any) -> str:
     """Return the ARM id of the scope, or raise ApiError naming `scope_key`."""
     if not isinstance(value, str) or not value.strip():
         raise ApiError(
-            400, "InvalidField", f"{scope_key} must be a non-empty string, got {value!r}", scope_key
+            400,
+            "InvalidField",
+            f"{scope_key} must be a non-empty string, got {echo(value)}",
+            scope_key,
         )
     text = value.strip()
     # One trailing slash is tolerated, as for event ids; '//' is an empty segment.
     unsafe = resource_id_problem(text.removesuffix("/"))
     if unsafe:
         raise ApiError(
-            400, "InvalidResourceId", f"{scope_key} {text!r} is invalid: {unsafe}", scope_key
+            400, "InvalidResourceId", f"{scope_key} {echo(text)} is invalid: {unsafe}", scope_key
         )
     if scope_key == "workspace_id":
         problem = workspace_id_problem(text)
         if problem:
             raise ApiError(
-                400, "InvalidResourceId", f"{scope_key} {text!r} is invalid: {problem}", scope_key
+                400,
+                "InvalidResourceId",
+                f"{scope_key} {echo(text)} is invalid: {problem}",
+                scope_key,
             )
         return text.rstrip("/")
     if scope_key == "resource_group_id":
@@ -375,7 +435,7 @@ def validate_scope_id(scope_key: str, value: Any) -> str:
             raise ApiError(
                 400,
                 "InvalidResourceId",
-                f"{scope_key} {text!r} is invalid: expected "
+                f"{scope_key} {echo(text)} is invalid: expected "
                 "/subscriptions/<subscription id>/resourceGroups/<name>",
                 scope_key,
             )
@@ -385,7 +445,7 @@ def validate_scope_id(scope_key: str, value: Any) -> str:
         raise ApiError(
             400,
             "InvalidResourceId",
-            f"{scope_key} {text!r} is invalid: expected a subscription id (a GUID) or "
+            f"{scope_key} {echo(text)} is invalid: expected a subscription id (a GUID) or "
             "/subscriptions/<subscription id>",
             scope_key,
         )
@@ -533,12 +593,13 @@ def status_url(request_url: str, evaluation_id: str) -> str:
 
 def read_evaluation(request: HttpInput, current: Runtime) -> ApiResponse:
     """Summarise the status records of one evaluation request."""
-    evaluation_id = request.route_params.get("id", "")
+    # Ids are issued in lower case; upper-case hex names the same evaluation.
+    evaluation_id = request.route_params.get("id", "").lower()
     if not is_evaluation_id(evaluation_id):
         raise ApiError(
             400,
             "InvalidField",
-            f"evaluation id {evaluation_id!r} is invalid; use the 32 hex digits that "
+            f"evaluation id {echo(evaluation_id)} is invalid; use the 32 hex digits that "
             "POST /api/evaluations returned",
             "id",
         )
@@ -567,6 +628,9 @@ def read_evaluation(request: HttpInput, current: Runtime) -> ApiResponse:
                 },
             },
         )
+    if dry_run is None:
+        # A wait=true evaluation records no request, only a record per workspace.
+        dry_run = _dry_run_of(list(latest.values()))
     pending = [w for w in requested if w.lower() not in latest]
     workspaces = list(latest.values()) + [
         {"workspace_id": w, "status": Status.QUEUED.value} for w in pending
@@ -580,6 +644,12 @@ def read_evaluation(request: HttpInput, current: Runtime) -> ApiResponse:
             "workspaces": workspaces,
         },
     )
+
+
+def _dry_run_of(workspaces: list[dict[str, Any]]) -> bool | None:
+    flags = [w["summary"].get("dry_run") for w in workspaces]
+    known = [flag for flag in flags if isinstance(flag, bool)]
+    return any(known) if known else None
 
 
 def _overall_status(workspaces: list[dict[str, Any]], pending: list[str]) -> str:
@@ -615,7 +685,7 @@ def read_findings(request: HttpInput, current: Runtime) -> ApiResponse:
         raise ApiError(
             400,
             "InvalidField",
-            f"include_resolved must be true or false, got {include_text!r}",
+            f"include_resolved must be true or false, got {echo(include_text)}",
             "include_resolved",
         )
     stored = service_for(current).stores.findings.load(
@@ -689,12 +759,12 @@ def list_recreations(current: Runtime) -> ApiResponse:
 def decide_recreation(request: HttpInput, decision: Decision, current: Runtime) -> ApiResponse:
     """Approve or reject one request with the `by` and `reason` of the JSON body."""
     recreations = _recreations(current)
-    request_id = request.route_params.get("id", "")
+    request_id = request.route_params.get("id", "").lower()
     if not _REQUEST_ID.match(request_id):
         raise ApiError(
             400,
             "InvalidField",
-            f"recreation request id {request_id!r} is invalid; use the 64 hex digits that "
+            f"recreation request id {echo(request_id)} is invalid; use the 64 hex digits that "
             "GET /api/recreations lists",
             "id",
         )
@@ -706,7 +776,8 @@ def decide_recreation(request: HttpInput, decision: Decision, current: Runtime) 
             404, "NotFound", f"no recreation request {request_id} exists", "id"
         ) from None
     except DecisionConflict as conflict:
-        error = {"code": "Conflict", "message": str(conflict), "field": None}
+        message = conflict_message(request_id, conflict.record)
+        error = {"code": "Conflict", "message": message, "field": None}
         return ApiResponse(
             409,
             {
@@ -724,6 +795,23 @@ def decide_recreation(request: HttpInput, decision: Decision, current: Runtime) 
     return ApiResponse(200, {"recreation": record_view(record)})
 
 
+def conflict_message(request_id: str, record: RecreationRecord) -> str:
+    """Describe why a request can no longer be decided: who decided it and its state now."""
+    state = record.state.replace("_", " ")
+    if record.approved_by is not None and record.current in UNDECIDED_STATES:
+        state += ", waiting for the recreation queue function to run it"
+    if record.approved_by is not None:
+        decided = f"was already approved by {record.approved_by}"
+    elif record.decided_by is not None:
+        decided = f"was already rejected by {record.decided_by}"
+    else:
+        decided = "can no longer be approved or rejected"
+    return (
+        f"recreation request {request_id} {decided}. Its current state is {state}; "
+        "GET /api/recreations shows its history"
+    )
+
+
 def parse_decision_body(request: HttpInput) -> tuple[str, str]:
     """Return the `by` and `reason` of a decision body: both required, non-empty strings."""
     data = read_json_object(request)
@@ -732,7 +820,7 @@ def parse_decision_body(request: HttpInput) -> tuple[str, str]:
         raise ApiError(
             400,
             "UnknownField",
-            f"unknown field {unknown[0]!r}; a decision takes only by and reason",
+            f"unknown field {echo(unknown[0])}; a decision takes only by and reason",
             unknown[0],
         )
     values = []
@@ -742,7 +830,7 @@ def parse_decision_body(request: HttpInput) -> tuple[str, str]:
             raise ApiError(400, "MissingField", f"{name} is missing; send a non-empty string", name)
         if not isinstance(value, str) or not value.strip():
             raise ApiError(
-                400, "InvalidField", f"{name} must be a non-empty string, got {value!r}", name
+                400, "InvalidField", f"{name} must be a non-empty string, got {echo(value)}", name
             )
         if len(value) > MAX_DECISION_TEXT:
             raise ApiError(

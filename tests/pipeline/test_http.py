@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import azure.functions as func
 import pytest
 
+from remediators import runtime
 from tests.functions.estates import GROUP, OTHER_SUBSCRIPTION, SUBSCRIPTION, WS_A, WS_B, WS_C
 from tests.pipeline.conftest import Harness
 
@@ -181,6 +183,7 @@ def test_invalid_bodies(
         (b"{not json", "InvalidJson"),
         (b"[1, 2]", "InvalidJson"),
         (b"\xff\xfe", "InvalidJson"),
+        (b'{"workspace_id": "\xff"}', "InvalidJson"),
     ],
 )
 def test_malformed_bodies(harness: Harness, raw: bytes, code: str) -> None:
@@ -240,7 +243,7 @@ def test_unknown_group_404(harness: Harness) -> None:
     assert error_of(response)["field"] == "resource_group_id"
 
 
-@pytest.mark.parametrize("evaluation_id", ["not-hex", "a" * 31, "A" * 32])
+@pytest.mark.parametrize("evaluation_id", ["not-hex", "a" * 31, "G" * 32])
 def test_status_invalid_id(harness: Harness, evaluation_id: str) -> None:
     response = get(harness, "evaluation_status", evaluation_id)
 
@@ -322,3 +325,146 @@ def test_wait_conflict_when_leased(harness: Harness, monkeypatch: pytest.MonkeyP
 
     assert response.status_code == 409
     assert error_of(response)["code"] == "EvaluationRunning"
+
+
+def test_non_utf8_body_named(harness: Harness) -> None:
+    response = post(harness, b'{"workspace_id": "\xe9"}')
+
+    assert response.status_code == 400
+    assert "not UTF-8" in error_of(response)["message"]
+    assert "not valid JSON" not in error_of(response)["message"]
+
+
+def test_long_input_echo_cut(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="remediators"):
+        response = post(harness, {"workspace_id": "x" * 60_000})
+
+    assert response.status_code == 400
+    assert len(response.get_body()) < 1_000
+    assert "… (60002 characters)" in error_of(response)["message"]
+    assert max(len(record.getMessage()) for record in caplog.records) < 1_000
+
+
+def test_long_field_name_cut(harness: Harness) -> None:
+    response = post(harness, {"workspace_id": WS_A, "y" * 10_000: 1})
+
+    assert response.status_code == 400
+    assert len(response.get_body()) < 1_000
+
+
+def test_wait_status_dry_run_consistent(harness: Harness) -> None:
+    for dry_run in (False, True):
+        response = post(harness, {"workspace_id": WS_A, "wait": True, "dry_run": dry_run})
+        status = payload(get(harness, "evaluation_status", payload(response)["evaluation_id"]))
+
+        assert status["dry_run"] is dry_run
+        assert status["workspaces"][0]["summary"]["dry_run"] is dry_run
+
+
+def test_status_id_case_insensitive(harness: Harness) -> None:
+    response = post(harness, {"workspace_id": WS_A, "wait": True})
+    evaluation_id = payload(response)["evaluation_id"]
+
+    status = get(harness, "evaluation_status", evaluation_id.upper())
+
+    assert status.status_code == 200
+    assert payload(status)["evaluation_id"] == evaluation_id
+
+
+ACS_KEY = "S3cr3tAccessKey=="
+ALL_HTTP_FUNCTIONS = (
+    *HTTP_FUNCTIONS,
+    "recreations",
+    "approve_recreation",
+    "reject_recreation",
+)
+
+
+def misconfigure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next runtime build fail: ACS_ENDPOINT holds a connection string."""
+    monkeypatch.setenv("ACS_ENDPOINT", f"endpoint=https://acs.example.invalid/;accesskey={ACS_KEY}")
+    monkeypatch.setenv("EMAIL_SENDER", "alerts@example.invalid")
+    monkeypatch.setenv("EMAIL_RECIPIENTS", "ops@example.invalid")
+    monkeypatch.setenv("REMEDIATOR_MODE", "loud")
+    runtime.install(None)
+
+
+def call(harness: Harness, name: str) -> func.HttpResponse:
+    method = "POST" if name in ("evaluations", "approve_recreation", "reject_recreation") else "GET"
+    route = {"id": "0" * 64} if "recreation" in name else {"id": "0" * 32}
+    request = func.HttpRequest(
+        method,
+        f"{BASE}/{name}",
+        headers={"Content-Type": "application/json"},
+        route_params=route,
+        body=b'{"by": "alice", "reason": "r"}',
+    )
+    return harness.user_function(name)(request)
+
+
+def test_health_invalid_settings_503(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    misconfigure(monkeypatch)
+
+    with caplog.at_level(logging.WARNING, logger="remediators"):
+        response = get(harness, "health", "health")
+
+    assert response.status_code == 503
+    body = payload(response)
+    assert body["error"]["code"] == "InvalidConfiguration"
+    assert [p["setting"] for p in body["problems"]] == ["REMEDIATOR_MODE", "ACS_ENDPOINT"]
+    assert "https://<resource>.communication.azure.com" in body["problems"][1]["problem"]
+    assert ACS_KEY.encode() not in response.get_body()
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "ACS_ENDPOINT, REMEDIATOR_MODE" in warning.getMessage()
+    assert ACS_KEY not in warning.getMessage()
+
+
+@pytest.mark.parametrize("name", ALL_HTTP_FUNCTIONS)
+def test_every_route_invalid_settings_503(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    misconfigure(monkeypatch)
+
+    response = call(harness, name)
+
+    assert response.status_code == 503
+    assert error_of(response)["code"] == "InvalidConfiguration"
+    assert ACS_KEY.encode() not in response.get_body()
+
+
+def test_conflict_names_approver() -> None:
+    from remediators.actions.recreation import RecreationRecord
+    from remediators.functions.http import conflict_message
+
+    record = RecreationRecord(
+        endpoint_id=f"{WS_A}/batchEndpoints/score",
+        workspace_id=WS_A,
+        reason="stale",
+        approved_by="alice",
+        decided_by="alice",
+    )
+
+    message = conflict_message("ab" * 32, record)
+
+    assert "was already approved by alice" in message
+    assert "Its current state is requested, waiting for the recreation queue" in message
+    assert "and is requested" not in message
+
+
+def test_conflict_names_rejecter() -> None:
+    from remediators.actions.recreation import RecreationRecord
+    from remediators.functions.http import conflict_message
+
+    record = RecreationRecord(
+        endpoint_id=f"{WS_A}/batchEndpoints/score",
+        workspace_id=WS_A,
+        reason="stale",
+        state="rejected",
+        decided_by="bob",
+    )
+
+    message = conflict_message("ab" * 32, record)
+
+    assert "was already rejected by bob. Its current state is rejected;" in message
