@@ -60,7 +60,7 @@ def table(report: dict[str, Any]) -> str:
                 _cell(figure["baseline"]),
                 _cell(figure["ratio"]),
                 bound,
-                _cell(figure["met"]),
+                "-" if target is None else _cell(figure["met"]),
                 figure["unit"],
             )
         )
@@ -69,6 +69,9 @@ def table(report: dict[str, Any]) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     machine = report["machine"]
     lines += [
+        "baseline: the same figure for the naive baseline (benchmarks/baseline.py), measured "
+        "in the same process; ratio: ours / baseline; met: ours meets the target, - when the "
+        "figure has no target",
         "",
         f"mode {report['mode']}, {report['workspaces']} workspaces, fake ARM latency "
         f"{report['latency_ms']:g} ms per request",
