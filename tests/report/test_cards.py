@@ -14,7 +14,7 @@ EXPECTED_TEXT = {
     "digest": ["storage.private-endpoint", "registry.quarantine", "endpoint.studio-invoke"],
     "reminder": ["endpoint.stale-network", "workspace.image-build-compute"],
     "resolved": ["private-endpoint.dns", "compute.outbound-path"],
-    "approval": ["churn-scoring", "Approve recreation", "Reject"],
+    "approval": ["churn-scoring", "Approve recreation", "To reject:", "x-functions-key"],
 }
 
 
