@@ -72,19 +72,22 @@ class Authentication:
                 continue
             key, separator, value = part.partition("=")
             if not separator:
-                raise ValueError(_invalid_authentication(text, f"{part.strip()!r} has no '='"))
+                raise ValueError(_invalid_authentication(text, "a part has no '='"))
             fields[key.strip().lower()] = value.strip()
         unknown = set(fields) - {"authorization", "clientid"}
         if unknown:
-            raise ValueError(_invalid_authentication(text, f"unknown keys {sorted(unknown)}"))
+            names = ", ".join(sorted(unknown))[:100]
+            raise ValueError(_invalid_authentication(text, f"unknown keys {names}"))
         if fields.get("authorization", "").upper() != "AAD":
             raise ValueError(_invalid_authentication(text, "Authorization must be AAD"))
         return cls(entra_id=True, client_id=fields.get("clientid") or None)
 
 
 def _invalid_authentication(text: str, problem: str) -> str:
+    # The value can carry a key (an instrumentation key or a secret), so it is never echoed.
+    del text
     return (
-        f"invalid {AUTHENTICATION_STRING} {text!r}: {problem}; set it to "
+        f"invalid {AUTHENTICATION_STRING} (value hidden): {problem}; set it to "
         "'Authorization=AAD;ClientId=<managed identity client id>' or remove it"
     )
 

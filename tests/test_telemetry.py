@@ -450,3 +450,12 @@ def test_absent_setting_skips_distro() -> None:
     assert result["configured"] is False
     assert result["distro_loaded"] is False
     assert result["opentelemetry_after_import"] == []
+
+
+def test_authentication_error_hides_value() -> None:
+    secret = "Authorization=AAD;InstrumentationKey=LEAKME-0000"
+
+    with pytest.raises(ValueError) as raised:
+        telemetry.Authentication.parse(secret)
+
+    assert "LEAKME" not in str(raised.value)

@@ -196,7 +196,8 @@ class DecisionConflict(RuntimeError):
 class ApprovalCards:
     """Post the approval card of a recreation request to the Teams webhook.
 
-    `base_url` is the https URL of the function app, which the card's buttons link to.
+    `base_url` is the https URL of the function app, which the card's approve and reject
+    commands name.
     """
 
     def __init__(self, webhook: TeamsWebhook, base_url: str) -> None:

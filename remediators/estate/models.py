@@ -78,8 +78,13 @@ def as_datetime(value: Any) -> datetime | None:
 
 
 def norm_id(resource_id: str | None) -> str:
-    """Return the comparison key of a resource id: lowercased, no trailing slash."""
-    return (resource_id or "").strip().rstrip("/").lower()
+    """Return the comparison key of a resource id: lowercased, no trailing slash.
+
+    A value that is not a string (a malformed payload) gives the empty key.
+    """
+    if not isinstance(resource_id, str):
+        return ""
+    return resource_id.strip().rstrip("/").lower()
 
 
 def same_id(left: str | None, right: str | None) -> bool:

@@ -113,3 +113,10 @@ def test_booleans_from_resource_notifications():
     assert as_bool("True") is True
     assert as_bool(None) is None
     assert as_bool("maybe") is None
+
+
+def test_norm_id_non_string_is_empty():
+    from remediators.estate.models import norm_id
+
+    assert norm_id({"id": "x"}) == ""  # type: ignore[arg-type]
+    assert norm_id(None) == ""
