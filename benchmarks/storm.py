@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import socket
 import threading
 import time
 import uuid
@@ -26,6 +24,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableEntity, UpdateMode
 
 from benchmarks import estates
+from demo import azurite
 from remediators.estate.estate import Estate
 from remediators.events import normalise
 from remediators.routing import DependencyIndex, Router
@@ -36,12 +35,6 @@ Json = dict[str, Any]
 EVENTS = Path(__file__).parent / "events"
 # Event Grid delivers at most this many events per HTTP request to a Functions trigger.
 EVENTS_PER_DELIVERY = 10
-# Azurite's fixed development account, published in the Azurite README. Not a secret.
-_AZURITE_ACCOUNT = "devstoreaccount1"
-_AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
 
 # ------------------------------------------------------------------ in-memory table
 
@@ -222,23 +215,10 @@ class StormResult:
 
 def azurite_connection_string() -> str | None:
     """Return Azurite's connection string when its table and queue ports accept connections."""
-    host = "127.0.0.1"
-    table = int(os.environ.get("AZURITE_TABLE_PORT", "10002"))
-    queue = int(os.environ.get("AZURITE_QUEUE_PORT", "10001"))
-    blob = int(os.environ.get("AZURITE_BLOB_PORT", "10000"))
-    for port in (table, queue):
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                pass
-        except OSError:
-            return None
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={_AZURITE_ACCOUNT};"
-        f"AccountKey={_AZURITE_KEY};"
-        f"BlobEndpoint=http://{host}:{blob}/{_AZURITE_ACCOUNT};"
-        f"QueueEndpoint=http://{host}:{queue}/{_AZURITE_ACCOUNT};"
-        f"TableEndpoint=http://{host}:{table}/{_AZURITE_ACCOUNT};"
-    )
+    closed = {entry.split()[0] for entry in azurite.closed_ports()}
+    if closed & {"table", "queue"}:
+        return None
+    return azurite.build_connection_string()
 
 
 def _coalescer(window_seconds: int) -> tuple[Coalescer, Any, str]:

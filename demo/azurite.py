@@ -30,19 +30,9 @@ def ports() -> dict[str, int]:
     }
 
 
-def connection_string() -> str:
-    """Return the development account's connection string, after checking every port.
-
-    Raises AzuriteUnavailable naming the closed ports and how to start Azurite.
-    """
+def build_connection_string() -> str:
+    """Build the development account's connection string for Azurite on 127.0.0.1."""
     port = ports()
-    closed = [f"{service} {number}" for service, number in port.items() if not _open(number)]
-    if closed:
-        raise AzuriteUnavailable(
-            f"Azurite is not accepting connections on {HOST} ({', '.join(closed)}). "
-            "Run `make demo`, which starts it, or start it with `scripts/azurite.sh start`. "
-            "Azurite is installed by `npm ci` and needs Node.js 20 or later."
-        )
     return (
         "DefaultEndpointsProtocol=http;"
         f"AccountName={ACCOUNT_NAME};"
@@ -51,6 +41,26 @@ def connection_string() -> str:
         f"QueueEndpoint=http://{HOST}:{port['queue']}/{ACCOUNT_NAME};"
         f"TableEndpoint=http://{HOST}:{port['table']}/{ACCOUNT_NAME};"
     )
+
+
+def closed_ports() -> list[str]:
+    """Return each service whose port does not accept connections, as 'service port'."""
+    return [f"{service} {number}" for service, number in ports().items() if not _open(number)]
+
+
+def connection_string() -> str:
+    """Return the development account's connection string, after checking every port.
+
+    Raises AzuriteUnavailable naming the closed ports and how to start Azurite.
+    """
+    closed = closed_ports()
+    if closed:
+        raise AzuriteUnavailable(
+            f"Azurite is not accepting connections on {HOST} ({', '.join(closed)}). "
+            "Run `make demo`, which starts it, or start it with `scripts/azurite.sh start`. "
+            "Azurite is installed by `npm ci` and needs Node.js 20 or later."
+        )
+    return build_connection_string()
 
 
 def _open(port: int, timeout_seconds: float = 0.5) -> bool:
