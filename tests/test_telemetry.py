@@ -33,8 +33,9 @@ from remediators.service import EvaluationService, Status
 from remediators.state import StorageClients
 from remediators.state._common import iso
 from tests.azurite import ACCOUNT_KEY
-from tests.functions.estates import OTHER_SUBSCRIPTION, WS_A, WS_A_PE, build_estate
+from tests.functions.estates import OTHER_SUBSCRIPTION, WS_A, build_estate
 from tests.pipeline.conftest import Harness, Received, make_settings
+from tests.pipeline.test_evaluator import make_private
 
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTION = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
@@ -113,22 +114,6 @@ def message(workspace_id: str = WS_A) -> str:
 
 def run(harness: Harness, body: str) -> None:
     harness.run_queue_function(Received(f"msg-{uuid.uuid4().hex[:8]}", body, 1))
-
-
-def make_private(harness: Harness) -> None:
-    workspace = harness.arm.get(WS_A)
-    assert workspace is not None
-    workspace["properties"]["privateEndpointConnections"] = [
-        {
-            "id": f"{WS_A}/privateEndpointConnections/ws-a-pe",
-            "name": "ws-a-pe",
-            "properties": {
-                "privateEndpoint": {"id": WS_A_PE},
-                "privateLinkServiceConnectionState": {"status": "Approved"},
-            },
-        }
-    ]
-    harness.arm.add(workspace)
 
 
 def opened(reader: InMemoryMetricReader, **attributes: str) -> int:
