@@ -461,7 +461,12 @@ class FakeArm:
         resource["systemData"] = system_data
         resource["etag"] = f'W/"{uuid.uuid4()}"'
         long_running = str(parsed.resource_type).lower() in self.long_running_types
-        state = ("Updating" if existing else "Creating") if long_running else "Succeeded"
+        if not long_running:
+            state = "Succeeded"
+        elif existing:
+            state = "Updating"
+        else:
+            state = "Creating"
         _properties(resource)["provisioningState"] = state
         self._put_raw(resource)
         if str(parsed.resource_type).lower() == PRIVATE_ENDPOINT:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# What a fault does instead of returning a response.
+# Transport error that a fault raises instead of returning a response.
 RaiseKind = Literal["connection", "read_timeout"]
 
 

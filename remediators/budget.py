@@ -14,8 +14,8 @@ Usage, once per invocation (clients built by `AzureClients` use `BudgetRetryPoli
     with budget.applied():
         estate = source.workspace_estate(workspace_id)
 
-The active budget is a context variable, so worker threads see it only when they run in a
-copy of the caller's context (`LiveSource` does this; a bare `ThreadPoolExecutor` does not).
+The active budget is a context variable, so worker threads apply it only when they run in a
+copy of the caller's context. `LiveSource` does this, and a bare `ThreadPoolExecutor` does not.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class BudgetExhausted(Exception):
 class Budget:
     """A time allowance in seconds, measured on `clock` (default `time.monotonic`).
 
-    The clock is read at construction; tests pass a clock that advances with the sleeps a
+    The clock is read at construction. Tests pass a clock that advances with the sleeps a
     fake transport records, so no test waits in real time.
     """
 

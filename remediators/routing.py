@@ -87,7 +87,7 @@ HANDLED_RESOURCE_TYPES: tuple[str, ...] = (
 
 
 class DependencyIndex:
-    """Which workspaces use which resources, keyed by lowercased resource id.
+    """Index of the workspaces that use each resource, keyed by lowercased resource id.
 
     Built from an estate and updated per workspace after each evaluation, it still returns
     the dependants of resources that have since been deleted.
@@ -199,7 +199,7 @@ class RoutingResult:
 class Router:
     """Route changes to workspaces within the configured subscriptions.
 
-    `scope` holds the subscription ids in scope; None accepts every subscription.
+    `scope` contains the subscription ids in scope, and None accepts every subscription.
     """
 
     def __init__(

@@ -1,11 +1,11 @@
 """The evaluation service: one queued evaluation request, end to end.
 
-For each request the service holds the workspace's blob lease, releases the coalescing marker,
-reads the estate, records whether the workspace is private now, evaluates it with the
-recorded network history (else the Resource Graph change records), stores the findings
-lifecycle, updates the dependency index, calls the alert and remediation hooks and writes one
-audit record. A dry run reads and evaluates only: it records no history, findings, alerts or
-actions, and its audit record says it was a dry run.
+For each request the service holds the workspace's blob lease and releases the coalescing
+marker. It reads the estate, records whether the workspace is private now, and evaluates it
+with the recorded network history, falling back to the Resource Graph change records. Then it
+stores the findings lifecycle, updates the dependency index, calls the alert and remediation
+hooks and writes one audit record. A dry run reads and evaluates only. It records no history,
+findings, alerts or actions, and its audit record says it was a dry run.
 """
 
 from __future__ import annotations
@@ -359,7 +359,7 @@ def is_evaluation_id(text: str) -> bool:
 
 @dataclass
 class EvaluationOutcome:
-    """What one evaluation request ended with."""
+    """Outcome of one evaluation request."""
 
     evaluation_id: str
     workspace_id: str
@@ -444,7 +444,7 @@ class EvaluationService:
         dequeue_count: int | None = None,
         invocation_id: str | None = None,
     ) -> EvaluationOutcome:
-        """Run the evaluation a queue message asks for.
+        """Run the evaluation that a queue message requests.
 
         A message that can never succeed (malformed, or outside the configured scope) is
         recorded and completed. A leased workspace puts the request back on the queue. Other
@@ -913,7 +913,7 @@ class ScopeCollector(Protocol):
 
 @dataclass
 class SweepResult:
-    """What one sweep evaluated, enqueued and failed, by subscription and workspace."""
+    """Counts of one sweep: workspaces evaluated, enqueued and failed, by subscription."""
 
     subscriptions: int = 0
     workspaces: int = 0

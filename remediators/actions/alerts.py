@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertState:
-    """What the findings store records about one finding for alerting.
+    """Alert state that the findings store records for one finding.
 
     `notified` maps a channel name to when that channel last accepted a new or reminder alert
     for the finding. `resolved_notified` maps it to when the channel accepted the resolved

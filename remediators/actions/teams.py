@@ -238,7 +238,11 @@ class TeamsWebhook:
         return self.post_message(teams_message(card))
 
     def post_message(self, message: dict[str, Any]) -> DeliveryResult:
-        """Post a message; return whether Teams accepted it. Never raises for HTTP failures."""
+        """Post a message and return whether Teams accepted it.
+
+        HTTP error statuses and transport failures (`AzureError`) give an undelivered result
+        instead of raising.
+        """
         request = HttpRequest("POST", self._url)
         request.set_bytes_body(serialize_message(message))
         try:

@@ -570,7 +570,7 @@ _CHANGE_QUERY_IDS = 50
 
 @dataclass
 class _Shared:
-    """What a sweep has read once for every workspace of its scope."""
+    """Resources a sweep reads once for every workspace of its scope."""
 
     subscription: str
     workspaces: list[Json] = field(default_factory=list)
@@ -590,7 +590,7 @@ class _Shared:
         return None
 
     def is_listed(self, resource_id: str | None) -> bool:
-        """Whether `resource_id` lies in the swept subscription, so a list would show it."""
+        """Return whether `resource_id` is in the swept subscription, so a list includes it."""
         return bool(resource_id) and (subscription_of(resource_id or "") or "").lower() == (
             self.subscription.lower()
         )
@@ -653,7 +653,7 @@ class SweepCollector:
         return {s.workspace_id: self.source._estate(s) for s in states}
 
     def _next_fetches(self, shared: _Shared, states: list[_Collection]) -> list[Fetch]:
-        """What `LiveSource` still has to read per workspace: deployments, zone groups the
+        """Return the reads still needed per workspace: deployments, zone groups that the A
         records did not cover, and anything in another subscription."""
         fetches: list[Fetch] = []
         for state in states:
@@ -815,7 +815,7 @@ class SweepCollector:
         by_name: dict[str, list[str]] = {}
         for zone in shared.zones:
             by_name.setdefault(str(zone.get("name")).lower(), []).append(str(zone.get("id")))
-        # A zone name held by two zones (two hubs) cannot say which one an endpoint uses.
+        # A zone name shared by two zones (two hubs) does not identify the one an endpoint uses.
         usable = {n: ids[0] for n, ids in by_name.items() if n in zone_names and len(ids) == 1}
         if not usable or len(usable) >= len(endpoints):
             return []
@@ -930,7 +930,7 @@ class CollectedSource:
 
 
 def _addresses(endpoint: Json) -> set[str]:
-    """The private IP addresses ARM reports on a private endpoint."""
+    """Return the private IP addresses that ARM reports on a private endpoint."""
     properties = as_dict(endpoint.get("properties"))
     found: set[str] = set()
     for config in as_list(properties.get("customDnsConfigs")):

@@ -72,7 +72,8 @@ class FakeCommunicationServices(HttpTransport):
     def send(self, request: Any, **kwargs: Any) -> Any:
         url = str(request.url)
         parts = urlsplit(url)
-        assert parts.scheme == "https" and parts.hostname == ACS_HOST, f"foreign host {url}"
+        assert parts.scheme == "https", f"not https: {url}"
+        assert parts.hostname == ACS_HOST, f"foreign host {url}"
         body = json.loads(request.content) if request.content else None
         self.requests.append((request.method, parts.path, body))
         if self.refuse:
